@@ -1,0 +1,3 @@
+"""Vínculo: an open-source CRM."""
+
+__version__ = "0.1.0"

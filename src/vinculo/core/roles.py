@@ -1,0 +1,74 @@
+"""Roles: per-module rights and a visibility scope (own / team / all).
+
+Kept as code, not rows, so every workspace has the same well-understood roles and the access
+checks need no query. `core.access` is the only module that interprets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("Admin")
+    MANAGER = "manager", _("Manager")
+    SALES = "sales", _("Sales")
+    MARKETING = "marketing", _("Marketing")
+    SERVICE = "service", _("Service")
+    READ_ONLY = "read_only", _("Read-only")
+
+
+class Scope(StrEnum):
+    OWN = "own"
+    TEAM = "team"
+    ALL = "all"
+
+
+class Right(StrEnum):
+    VIEW = "view"
+    CREATE = "create"
+    EDIT = "edit"
+    DELETE = "delete"
+
+
+# Modules are the areas a right applies to; later apps add theirs here.
+MODULES = ("contacts", "accounts", "timeline", "settings")
+
+ALL_RIGHTS = frozenset(Right)
+VIEW_ONLY = frozenset({Right.VIEW})
+WORK = frozenset({Right.VIEW, Right.CREATE, Right.EDIT})
+
+
+@dataclass(frozen=True)
+class RoleSpec:
+    scope: Scope
+    rights: dict[str, frozenset[Right]]
+
+    def allows(self, module: str, right: Right) -> bool:
+        return right in self.rights.get(module, frozenset())
+
+
+ROLE_SPECS: dict[str, RoleSpec] = {
+    Role.ADMIN: RoleSpec(Scope.ALL, dict.fromkeys(MODULES, ALL_RIGHTS)),
+    Role.MANAGER: RoleSpec(
+        Scope.ALL,
+        {
+            "contacts": ALL_RIGHTS,
+            "accounts": ALL_RIGHTS,
+            "timeline": ALL_RIGHTS,
+            "settings": VIEW_ONLY,
+        },
+    ),
+    Role.SALES: RoleSpec(Scope.TEAM, {"contacts": WORK, "accounts": WORK, "timeline": ALL_RIGHTS}),
+    Role.MARKETING: RoleSpec(Scope.ALL, {"contacts": WORK, "accounts": WORK, "timeline": WORK}),
+    Role.SERVICE: RoleSpec(
+        Scope.ALL, {"contacts": WORK, "accounts": VIEW_ONLY, "timeline": ALL_RIGHTS}
+    ),
+    Role.READ_ONLY: RoleSpec(
+        Scope.ALL, {"contacts": VIEW_ONLY, "accounts": VIEW_ONLY, "timeline": VIEW_ONLY}
+    ),
+}
