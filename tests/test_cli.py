@@ -31,7 +31,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def vinculo(
     env: dict[str, str], *args: str, timeout: int = 120
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-m", "vinculo.cli", *args],
         env=env,
         cwd=ROOT,
@@ -118,7 +118,7 @@ def _free_port() -> int:
 @pytest.mark.slow
 def test_serve_starts_web_and_worker_and_reports_health(migrated: dict[str, str]) -> None:
     port = _free_port()
-    server = subprocess.Popen(  # noqa: S603
+    server = subprocess.Popen(
         [sys.executable, "-m", "vinculo.cli", "serve", "--port", str(port), "--workers", "1"],
         env=migrated,
         cwd=ROOT,
@@ -131,7 +131,7 @@ def test_serve_starts_web_and_worker_and_reports_health(migrated: dict[str, str]
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:  # noqa: S310
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                     health = json.loads(r.read())
                 if health.get("worker") == "ok":
                     break

@@ -59,7 +59,7 @@ def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
 
 
 def _run(env: dict[str, str], *args: str) -> str:
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, *args],
         env=env,
         cwd=ROOT,
@@ -79,7 +79,7 @@ def _report(env: dict[str, str]) -> dict:
 
 
 def _start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(  # noqa: S603
+    return subprocess.Popen(
         [sys.executable, "-m", "vinculo.cli", "worker"],
         env=env,
         cwd=ROOT,
