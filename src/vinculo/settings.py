@@ -52,13 +52,14 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_cotton",
     "django_tasks_db",
+    # Before allauth so that our templates override its pages.
+    "vinculo.web",
     "allauth",
     "allauth.account",
     "allauth.mfa",
     "vinculo.core",
     "vinculo.contacts",
     "vinculo.timeline",
-    "vinculo.web",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "vinculo.core.middleware.WorkspaceMiddleware",
+    "vinculo.web.middleware.UserPreferencesMiddleware",
 ]
 
 ROOT_URLCONF = "vinculo.urls"
@@ -94,6 +96,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "vinculo.web.shell.shell",
             ],
         },
     }
