@@ -242,3 +242,24 @@ class CustomFieldDefinition(TenantModel):
 
     def __str__(self) -> str:
         return self.label
+
+
+class Invitation(TenantModel):
+    """An invitation to join a workspace, sent by email. Only a hash of the token is kept; the
+    link in the email carries the token itself."""
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.SALES)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        indexes: ClassVar = [models.Index(fields=["workspace", "email"], name="invitation_email")]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
