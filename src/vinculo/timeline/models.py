@@ -86,6 +86,9 @@ class Interaction(LinkedRecord):
                 fields=["workspace", "account", "-occurred_at", "-id"], name="interaction_account"
             ),
             models.Index(fields=["workspace", "-occurred_at", "-id"], name="interaction_recent"),
+            models.Index(
+                fields=["workspace", "channel", "-occurred_at", "-id"], name="interaction_channel"
+            ),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
@@ -129,6 +132,9 @@ class Task(LinkedRecord):
                 fields=["workspace", "assignee", "status", "due_at", "id"], name="task_assignee_due"
             ),
             models.Index(fields=["status", "reminder_at"], name="task_reminder"),
+            # The unfiltered task list (newest first) and its "due" order.
+            models.Index(fields=["workspace", "-created_at", "-id"], name="task_recent"),
+            models.Index(fields=["workspace", "due_at", "id"], name="task_due"),
         ]
 
 
@@ -147,6 +153,7 @@ class Note(LinkedRecord):
             models.Index(
                 fields=["workspace", "account", "-created_at", "-id"], name="note_account"
             ),
+            models.Index(fields=["workspace", "-created_at", "-id"], name="note_recent"),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
