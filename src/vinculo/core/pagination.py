@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
 
@@ -58,11 +59,30 @@ def decode_cursor(cursor: str, *, size: int) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
         if not isinstance(values, list) or len(values) != size:
             raise ValueError("wrong size")
-        return [_decode_value(v) for v in values]
+        decoded = [_decode_value(v) for v in values]
+        if not all(_storable(v) for v in decoded):
+            raise ValueError("not a value of a sort column")
+        return decoded
     except (ValueError, binascii.Error, json.JSONDecodeError, TypeError) as exc:
-        raise ValidationFailed(
-            [FieldError("cursor", "invalid", "The cursor is not valid for this list.")]
-        ) from exc
+        raise _invalid_cursor() from exc
+
+
+def _storable(value: Any) -> bool:
+    """Whether a database can compare a column with `value` without erroring: cursors edited by
+    hand must answer 422, not fail in the driver (overflow, NUL bytes, arrays)."""
+    if isinstance(value, bool) or value is None or isinstance(value, float | Decimal):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, str):
+        return "\x00" not in value
+    return isinstance(value, dt.date)
+
+
+def _invalid_cursor() -> ValidationFailed:
+    return ValidationFailed(
+        [FieldError("cursor", "invalid", "The cursor is not valid for this list.")]
+    )
 
 
 def _after_filter(order: list[str], values: list[Any]) -> Q:
@@ -86,7 +106,11 @@ def keyset_page(
         raise ValueError("keyset order must end with the primary key")
     limit = max(1, min(limit, MAX_LIMIT))
     if after:
-        qs = qs.filter(_after_filter(order, decode_cursor(after, size=len(order))))
+        try:
+            qs = qs.filter(_after_filter(order, decode_cursor(after, size=len(order))))
+        except (ValueError, TypeError, DjangoValidationError) as exc:
+            # A cursor edited by hand: values of the wrong type for their columns.
+            raise _invalid_cursor() from exc
     rows = list(qs.order_by(*order)[: limit + 1])
     items = rows[:limit]
     next_cursor = None
