@@ -35,8 +35,9 @@ class Right(StrEnum):
     DELETE = "delete"
 
 
-# Modules are the areas a right applies to; later apps add theirs here.
-MODULES = ("contacts", "accounts", "timeline", "settings")
+# Modules are the areas a right applies to; later apps add theirs here. Tags are their own
+# module so managers can curate them without holding the workspace's other settings.
+MODULES = ("contacts", "accounts", "timeline", "tags", "settings")
 
 ALL_RIGHTS = frozenset(Right)
 VIEW_ONLY = frozenset({Right.VIEW})
@@ -60,6 +61,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             "contacts": ALL_RIGHTS,
             "accounts": ALL_RIGHTS,
             "timeline": ALL_RIGHTS,
+            "tags": ALL_RIGHTS,
             "settings": VIEW_ONLY,
         },
     ),
