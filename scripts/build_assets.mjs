@@ -6,10 +6,16 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const vendor = join(root, "src", "vinculo", "web", "static", "vendor");
-mkdirSync(vendor, { recursive: true });
 
-const files = [["htmx.org/dist/htmx.min.js", "htmx.min.js"]];
+const files = [
+  ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
+  // The API docs page (/api/v1/docs) renders Swagger UI from these copies.
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
+  ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
+];
 for (const [source, target] of files) {
+  mkdirSync(dirname(join(vendor, target)), { recursive: true });
   copyFileSync(join(root, "node_modules", source), join(vendor, target));
 }
 console.log(`copied ${files.length} asset(s) into ${vendor}`);

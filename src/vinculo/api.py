@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from vinculo.core.api_support import (
     ApiKeyAuth,
     LimitedJsonParser,
+    LocalSwagger,
     WorkspaceSessionAuth,
     install_problem_handlers,
 )
@@ -21,6 +22,7 @@ api = NinjaAPI(
     auth=[ApiKeyAuth(), WorkspaceSessionAuth()],
     parser=LimitedJsonParser(),
     urls_namespace="api",
+    docs=LocalSwagger(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )

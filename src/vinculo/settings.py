@@ -77,6 +77,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "vinculo.core.middleware.WorkspaceMiddleware",
     "vinculo.web.middleware.UserPreferencesMiddleware",
+    # Innermost, so it also sees the 404/405 answered before the API routes a request.
+    "vinculo.core.api_support.ApiProblemMiddleware",
 ]
 
 ROOT_URLCONF = "vinculo.urls"

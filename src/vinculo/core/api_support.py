@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import HttpBearer, SessionAuth
 
@@ -201,3 +204,67 @@ class WorkspaceSessionAuth(SessionAuth):
         if user is None or getattr(request, "workspace", None) is None:
             return None
         return user
+
+
+API_PATH_PREFIX = "/api/"
+
+
+class ApiProblemMiddleware:
+    """Answers every API error as RFC 9457 problem+json, including those that happen before
+    ninja routes the request: an unknown path (404) and a method the path lacks (405)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code < 400
+            or not request.path.startswith(API_PATH_PREFIX)
+            or response.get("Content-Type", "").startswith(PROBLEM_CONTENT_TYPE)
+        ):
+            return response
+        status = response.status_code
+        if status == 404:
+            return problem(
+                request,
+                status=404,
+                code="not-found",
+                title="Not found",
+                detail=f"There is no API endpoint at {request.path}.",
+            )
+        if status == 405:
+            allowed = response.get("Allow", "")
+            return problem(
+                request,
+                status=405,
+                code="method-not-allowed",
+                title="Method not allowed",
+                detail=f"{request.method} is not allowed here; use one of: {allowed}.",
+                headers={"Allow": allowed},
+            )
+        reason = response.reason_phrase
+        return problem(request, status=status, code=f"http-{status}", title=reason)
+
+
+class LocalSwagger(Swagger):
+    """The API docs page with Swagger UI served from our own static files (built from npm by
+    scripts/build_assets.mjs): ninja's default page loads it from a CDN, which the CSP
+    forbids and offline installs cannot reach."""
+
+    template = "core/api_docs.html"
+    default_settings = {
+        "layout": "BaseLayout",
+        "deepLinking": True,
+        # Swagger UI otherwise sends the schema to validator.swagger.io for a badge.
+        "validatorUrl": None,
+    }
+
+    def render_page(self, request: HttpRequest, api: NinjaAPI, **kwargs: Any) -> HttpResponse:
+        swagger_settings = {**self.settings, "url": self.get_openapi_url(api, kwargs)}
+        csrf_needed = any(getattr(a, "csrf", False) for a in api.auth or ())  # type: ignore[union-attr]
+        return render(
+            request,
+            self.template,
+            {"api": api, "swagger_settings": swagger_settings, "add_csrf": csrf_needed},
+        )
