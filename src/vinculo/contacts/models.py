@@ -80,7 +80,13 @@ class Account(CustomerRecord):
             models.Index(fields=["workspace", "domain"], name="account_domain"),
             models.Index(fields=["workspace", "external_id"], name="account_external_id"),
             models.Index(fields=["workspace", "-created_at", "-id"], name="account_created"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="account_updated"),
             models.Index(fields=["workspace", "deleted_at"], name="account_deleted"),
+            # Backing the list filters of the API and pages (DESIGN §3: every filter indexed).
+            models.Index(fields=["workspace", "industry"], name="account_industry"),
+            models.Index(fields=["workspace", "city"], name="account_city"),
+            models.Index(fields=["workspace", "state"], name="account_state"),
+            models.Index(fields=["workspace", "country"], name="account_country"),
         ]
 
     def __str__(self) -> str:
@@ -137,6 +143,11 @@ class Contact(CustomerRecord):
             models.Index(fields=["workspace", "-created_at", "-id"], name="contact_created"),
             models.Index(fields=["workspace", "-updated_at", "-id"], name="contact_updated"),
             models.Index(fields=["workspace", "deleted_at"], name="contact_deleted"),
+            # Backing the list filters of the API and pages (DESIGN §3: every filter indexed).
+            models.Index(fields=["workspace", "source"], name="contact_source"),
+            models.Index(fields=["workspace", "city"], name="contact_city"),
+            models.Index(fields=["workspace", "state"], name="contact_state"),
+            models.Index(fields=["workspace", "country"], name="contact_country"),
         ]
 
     def __str__(self) -> str:
