@@ -1,0 +1,369 @@
+"""Reads of customer records, with record access applied: the one way to list or fetch
+contacts and accounts. Related rows (owner, account, tags) come with the list in a fixed number
+of queries, never one per row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext as _
+
+from vinculo.contacts.models import (
+    Account,
+    AccountTag,
+    CompanySize,
+    Contact,
+    ContactTag,
+    LifecycleStage,
+)
+from vinculo.contacts.search import search_filter
+from vinculo.contacts.services import active_tags
+from vinculo.contacts.validation import COUNTRY_CODES, MAX_ID
+from vinculo.core.access import visible
+from vinculo.core.custom_fields import filter_by_custom_fields, parse_custom_field_params
+from vinculo.core.exceptions import ErrorCollector, FieldError, NotFound, ValidationFailed
+from vinculo.core.models import CustomFieldObject, User, Workspace
+from vinculo.core.pagination import Page, decode_cursor, keyset_page
+
+# Each sort is served by an index of the model (workspace first, then these columns).
+SORTS: dict[str, list[str]] = {
+    "name": ["sort_name", "id"],
+    "-name": ["-sort_name", "-id"],
+    "created_at": ["created_at", "id"],
+    "-created_at": ["-created_at", "-id"],
+    "updated_at": ["updated_at", "id"],
+    "-updated_at": ["-updated_at", "-id"],
+}
+DEFAULT_SORT = "name"
+_TRUE = {"true", "1", "yes"}
+_FALSE = {"false", "0", "no", ""}
+
+
+@dataclass(frozen=True)
+class RecordFilters:
+    """Validated list filters; build with `contact_filters` / `account_filters`."""
+
+    exact: dict[str, Any] = field(default_factory=dict)
+    ranges: dict[str, dt.datetime] = field(default_factory=dict)
+    owner_none: bool = False
+    tag: str | None = None
+    custom_fields: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    deleted: bool = False
+    q: str = ""
+    sort: str = DEFAULT_SORT
+
+    @property
+    def order(self) -> list[str]:
+        return SORTS[self.sort]
+
+
+def _params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (params or {}).items() if v is not None and v != ""}
+
+
+def _moment(errors: ErrorCollector, name: str, raw: Any, *, end: bool) -> dt.datetime | None:
+    """An ISO datetime, or a date meaning its first (or, for `*_before`, last) instant in the
+    server's time zone."""
+    if isinstance(raw, dt.datetime):
+        value: dt.datetime | None = raw
+    else:
+        text = str(raw).strip()
+        try:
+            value = parse_datetime(text)
+            if value is None:
+                day = parse_date(text)
+                if day is not None:
+                    value = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+        except ValueError:
+            value = None
+    if value is None:
+        errors.add(name, "invalid-date", _("Enter a date or an ISO date-time."))
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _int(errors: ErrorCollector, name: str, raw: Any) -> int | None:
+    text = str(raw).strip()
+    if not text.isdigit() or not 0 < int(text) <= MAX_ID:
+        errors.add(name, "invalid-id", _("Enter a numeric id."))
+        return None
+    return int(text)
+
+
+def _common_filters(
+    errors: ErrorCollector,
+    values: dict[str, Any],
+    *,
+    viewer: User | None,
+    exact: dict[str, Any],
+) -> tuple[dict[str, dt.datetime], bool, str | None, bool, str, str]:
+    owner_none = False
+    owner = values.get("owner")
+    if owner is not None:
+        text = str(owner).strip().lower()
+        if text == "none":
+            owner_none = True
+        elif text == "me":
+            exact["owner_id"] = viewer.pk if viewer is not None else -1
+        elif (owner_id := _int(errors, "owner", owner)) is not None:
+            exact["owner_id"] = owner_id
+    for name in ("city", "state"):
+        if name in values:
+            exact[name] = str(values[name]).strip()
+    if "country" in values:
+        code = str(values["country"]).strip().upper()
+        if code not in COUNTRY_CODES:
+            errors.add("country", "invalid-country", _("Enter a two-letter country code."))
+        exact["country"] = code
+    ranges: dict[str, dt.datetime] = {}
+    for name, lookup, end in (
+        ("created_after", "created_at__gte", False),
+        ("created_before", "created_at__lte", True),
+        ("updated_after", "updated_at__gte", False),
+        ("updated_before", "updated_at__lte", True),
+    ):
+        if name in values and (moment := _moment(errors, name, values[name], end=end)):
+            ranges[lookup] = moment
+    tag: str | None = None
+    if "tag" in values:
+        tag = str(values["tag"]).strip()
+    deleted = False
+    if "deleted" in values:
+        text = str(values["deleted"]).strip().lower()
+        if text not in _TRUE | _FALSE:
+            errors.add("deleted", "invalid-boolean", _("Use true or false."))
+        deleted = text in _TRUE
+    sort = str(values.get("sort") or DEFAULT_SORT)
+    if sort not in SORTS:
+        errors.add(
+            "sort",
+            "invalid-sort",
+            _("Sort by one of: %(options)s.") % {"options": ", ".join(SORTS)},
+        )
+        sort = DEFAULT_SORT
+    return ranges, owner_none, tag, deleted, str(values.get("q") or ""), sort
+
+
+def contact_filters(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    params: Mapping[str, Any] | None = None,
+    custom_field_params: Iterable[tuple[str, str]] = (),
+) -> RecordFilters:
+    """Parse list parameters (owner: id, "me" or "none"; lifecycle_stage; account; tag: id or
+    name; source; city; state; country; created/updated_after/before; deleted; q; sort) and
+    `cf.<key>` pairs. Raises ValidationFailed naming every bad parameter."""
+    errors = ErrorCollector()
+    values = _params(params)
+    exact: dict[str, Any] = {}
+    if "lifecycle_stage" in values:
+        stage = str(values["lifecycle_stage"])
+        if stage not in LifecycleStage.values:
+            errors.add(
+                "lifecycle_stage",
+                "invalid-choice",
+                _("Choose one of: %(options)s.") % {"options": ", ".join(LifecycleStage.values)},
+            )
+        exact["lifecycle_stage"] = stage
+    if "account" in values and (account_id := _int(errors, "account", values["account"])):
+        exact["account_id"] = account_id
+    if "source" in values:
+        exact["source"] = str(values["source"]).strip()
+    ranges, owner_none, tag, deleted, q, sort = _common_filters(
+        errors, values, viewer=viewer, exact=exact
+    )
+    cf = parse_custom_field_params(
+        custom_field_params,
+        workspace=workspace,
+        object_type=CustomFieldObject.CONTACT,
+        errors=errors,
+    )
+    errors.raise_if_any()
+    return RecordFilters(exact, ranges, owner_none, tag, cf, deleted, q, sort)
+
+
+def account_filters(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    params: Mapping[str, Any] | None = None,
+    custom_field_params: Iterable[tuple[str, str]] = (),
+) -> RecordFilters:
+    """Parse account list parameters (owner, tag, industry, size, domain, city, state, country,
+    created/updated ranges, deleted, q, sort) and `cf.<key>` pairs. Raises ValidationFailed
+    naming every bad parameter."""
+    errors = ErrorCollector()
+    values = _params(params)
+    exact: dict[str, Any] = {}
+    for name in ("industry", "domain"):
+        if name in values:
+            exact[name] = str(values[name]).strip()
+    if "domain" in exact:
+        exact["domain"] = exact["domain"].lower()
+    if "size" in values:
+        if values["size"] not in CompanySize.values:
+            errors.add(
+                "size",
+                "invalid-choice",
+                _("Choose one of: %(options)s.") % {"options": ", ".join(CompanySize.values)},
+            )
+        exact["size"] = values["size"]
+    ranges, owner_none, tag, deleted, q, sort = _common_filters(
+        errors, values, viewer=viewer, exact=exact
+    )
+    cf = parse_custom_field_params(
+        custom_field_params,
+        workspace=workspace,
+        object_type=CustomFieldObject.ACCOUNT,
+        errors=errors,
+    )
+    errors.raise_if_any()
+    return RecordFilters(exact, ranges, owner_none, tag, cf, deleted, q, sort)
+
+
+def _apply(
+    qs: QuerySet[Any],
+    filters: RecordFilters,
+    *,
+    workspace: Workspace,
+    link_model: type[ContactTag] | type[AccountTag],
+    link_field: str,
+) -> QuerySet[Any]:
+    qs = qs.filter(deleted_at__isnull=not filters.deleted)
+    if filters.exact:
+        qs = qs.filter(**filters.exact)
+    if filters.ranges:
+        qs = qs.filter(**filters.ranges)
+    if filters.owner_none:
+        qs = qs.filter(owner__isnull=True)
+    if filters.tag is not None:
+        # A subquery rather than a join: a join would repeat a row per matching link.
+        # Digits may be an id or a name ("2024"); both are looked up.
+        by_tag = Q(tag__name__iexact=filters.tag)
+        if filters.tag.isdigit() and 0 < int(filters.tag) <= MAX_ID:
+            by_tag |= Q(tag_id=int(filters.tag))
+        links = link_model.objects.for_workspace(workspace).filter(
+            by_tag, tag__deleted_at__isnull=True
+        )
+        qs = qs.filter(pk__in=links.values(link_field))
+    qs = filter_by_custom_fields(qs, filters.custom_fields)
+    return search_filter(qs, filters.q)
+
+
+def _check_cursor(cursor: str | None, filters: RecordFilters) -> None:
+    """A cursor carries the sort values of the last row; one made for another sort would
+    compare a name with a date. Reject it here rather than fail in the database."""
+    if not cursor:
+        return
+    first, _pk = decode_cursor(cursor, size=2)
+    expects_text = filters.sort.lstrip("-") == "name"
+    ok = isinstance(first, str) if expects_text else isinstance(first, dt.datetime)
+    if not ok or isinstance(_pk, bool) or not isinstance(_pk, int):
+        raise ValidationFailed(
+            [FieldError("cursor", "invalid", _("The cursor is not valid for this list."))]
+        )
+
+
+# --- contacts -----------------------------------------------------------------------------------
+
+
+def _contacts_base(*, workspace: Workspace, viewer: User | None) -> QuerySet[Contact]:
+    qs = visible(
+        Contact.objects.for_workspace(workspace),
+        workspace=workspace,
+        viewer=viewer,
+        module="contacts",
+    )
+    return qs.select_related("owner", "account").prefetch_related(
+        Prefetch("tags", queryset=active_tags(workspace))
+    )
+
+
+def contact_list(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    filters: RecordFilters | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Contact]:
+    """One page of the contacts `viewer` may see, filtered and sorted (keyset pagination)."""
+    filters = filters or RecordFilters()
+    _check_cursor(cursor, filters)
+    qs = _apply(
+        _contacts_base(workspace=workspace, viewer=viewer),
+        filters,
+        workspace=workspace,
+        link_model=ContactTag,
+        link_field="contact",
+    )
+    return keyset_page(qs, order=filters.order, after=cursor, limit=limit)
+
+
+def contact_get(*, workspace: Workspace, viewer: User | None, contact_id: int) -> Contact:
+    """A live contact `viewer` may see; NotFound otherwise (also for other workspaces)."""
+    contact = (
+        _contacts_base(workspace=workspace, viewer=viewer)
+        .filter(pk=contact_id, deleted_at__isnull=True)
+        .first()
+    )
+    if contact is None:
+        raise NotFound(_("There is no such contact."))
+    return contact
+
+
+# --- accounts -----------------------------------------------------------------------------------
+
+
+def _accounts_base(*, workspace: Workspace, viewer: User | None) -> QuerySet[Account]:
+    qs = visible(
+        Account.objects.for_workspace(workspace),
+        workspace=workspace,
+        viewer=viewer,
+        module="accounts",
+    )
+    return qs.select_related("owner").prefetch_related(
+        Prefetch("tags", queryset=active_tags(workspace))
+    )
+
+
+def account_list(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    filters: RecordFilters | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Account]:
+    """One page of the accounts `viewer` may see, filtered and sorted (keyset pagination)."""
+    filters = filters or RecordFilters()
+    _check_cursor(cursor, filters)
+    qs = _apply(
+        _accounts_base(workspace=workspace, viewer=viewer),
+        filters,
+        workspace=workspace,
+        link_model=AccountTag,
+        link_field="account",
+    )
+    return keyset_page(qs, order=filters.order, after=cursor, limit=limit)
+
+
+def account_get(*, workspace: Workspace, viewer: User | None, account_id: int) -> Account:
+    """A live account `viewer` may see; NotFound otherwise (also for other workspaces)."""
+    account = (
+        _accounts_base(workspace=workspace, viewer=viewer)
+        .filter(pk=account_id, deleted_at__isnull=True)
+        .first()
+    )
+    if account is None:
+        raise NotFound(_("There is no such account."))
+    return account
