@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from django.db.models import Q, QuerySet
 
 from vinculo.core.exceptions import PermissionDenied
-from vinculo.core.models import Membership, TeamMember
+from vinculo.core.models import Membership, Team, TeamMember
 from vinculo.core.roles import ROLE_SPECS, Right, RoleSpec, Scope
 
 if TYPE_CHECKING:
@@ -54,13 +54,21 @@ def require(*, workspace: Workspace, user: User | None, module: str, right: Righ
 
 
 def team_user_ids(*, workspace: Workspace, user: User) -> list[int]:
-    """The user and everyone sharing a team with them (leads included)."""
-    teams = TeamMember.objects.for_workspace(workspace).filter(user=user).values("team_id")
-    ids = set(
+    """The user and everyone sharing a team with them, leads included (a lead need not be a
+    member of the team they lead). One query."""
+    teams = Team.objects.for_workspace(workspace).filter(Q(members__user=user) | Q(lead=user))
+    team_ids = teams.values("id")
+    members = (
         TeamMember.objects.for_workspace(workspace)
-        .filter(team_id__in=teams)
+        .filter(team_id__in=team_ids)
         .values_list("user_id", flat=True)
     )
+    leads = (
+        Team.objects.for_workspace(workspace)
+        .filter(id__in=team_ids, lead__isnull=False)
+        .values_list("lead_id", flat=True)
+    )
+    ids = set(members.union(leads))
     ids.add(user.pk)
     return sorted(ids)
 
