@@ -210,7 +210,7 @@ def note_restore(request: HttpRequest, note_id: int) -> Any:
 
 @router.get("/contacts/{contact_id}/timeline", response=TimelinePageOut)
 def contact_timeline(request: HttpRequest, contact_id: int, query: Query[TimelineQuery]) -> Any:
-    page = selectors.record_timeline(
+    return selectors.record_timeline(
         workspace=_ws(request),
         viewer=_user(request),
         contact=contact_id,
@@ -219,12 +219,11 @@ def contact_timeline(request: HttpRequest, contact_id: int, query: Query[Timelin
         after=query.cursor,
         limit=query.limit,
     )
-    return TimelinePageOut.from_page(page)
 
 
 @router.get("/accounts/{account_id}/timeline", response=TimelinePageOut)
 def account_timeline(request: HttpRequest, account_id: int, query: Query[TimelineQuery]) -> Any:
-    page = selectors.record_timeline(
+    return selectors.record_timeline(
         workspace=_ws(request),
         viewer=_user(request),
         account=account_id,
@@ -233,4 +232,3 @@ def account_timeline(request: HttpRequest, account_id: int, query: Query[Timelin
         after=query.cursor,
         limit=query.limit,
     )
-    return TimelinePageOut.from_page(page)

@@ -257,7 +257,8 @@ class NotePage(Schema):
 
 
 class _TimelinePlace(Schema):
-    """Where an entry sits on the timeline; rows read by `record_timeline` carry it."""
+    """Where an entry sits on the timeline: rows read by `record_timeline` carry their `kind`
+    and `timeline_at`."""
 
     occurred_at: dt.datetime
 
@@ -297,22 +298,14 @@ TimelineItem = Annotated[
     Field(discriminator="kind"),
 ]
 
-_ITEM_SCHEMAS: dict[str, type[Schema]] = {
-    "interaction": TimelineInteraction,
-    "task": TimelineTask,
-    "note": TimelineNote,
-    "event": TimelineEvent,
-}
-
 
 class TimelinePageOut(Schema):
     items: list[TimelineItem]
     next_cursor: str | None
 
-    @classmethod
-    def from_page(cls, page: TimelinePage) -> TimelinePageOut:
-        items: list[Any] = [_ITEM_SCHEMAS[e.kind].from_orm(e.obj) for e in page.items]
-        return cls(items=items, next_cursor=page.next_cursor)
+    @staticmethod
+    def resolve_items(page: TimelinePage) -> list[Any]:
+        return [entry.obj for entry in page.items]
 
 
 class TimelineQuery(Schema):

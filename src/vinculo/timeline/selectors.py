@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from django.db import models
-from django.db.models import F, Q, QuerySet
+from django.db.models import CharField, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -412,6 +412,7 @@ def record_timeline(
             subject_type="contact", subject_id__in=members
         )
 
+    # Each row carries its place on the timeline (`kind`, `timeline_at`) for whoever renders it.
     sources: dict[str, QuerySet[Any]] = {
         "interaction": Interaction.objects.for_workspace(workspace)
         .filter(linked, deleted_at__isnull=True)
@@ -438,7 +439,7 @@ def record_timeline(
     for kind in TIMELINE_KINDS:
         if kind not in wanted:
             continue
-        qs = sources[kind]
+        qs = sources[kind].annotate(kind=Value(kind, output_field=CharField()))
         if position is not None:
             qs = qs.filter(_after(position, kind))
         for row in qs.order_by("-timeline_at", "-id")[: limit + 1]:
