@@ -1,0 +1,160 @@
+"""Reads of the core: tags, custom-field definitions, API keys and the caller's own context.
+
+Each one applies record access itself, so the API and the pages never filter on their own.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from django.db.models.functions import Lower
+
+from vinculo.core.access import can, membership_for, require
+from vinculo.core.exceptions import NotFound, PermissionDenied
+from vinculo.core.models import (
+    ApiKey,
+    CustomFieldDefinition,
+    CustomFieldObject,
+    Tag,
+    User,
+    Workspace,
+)
+from vinculo.core.pagination import Page, keyset_page
+from vinculo.core.roles import MODULES, Right
+
+# The module whose view right lets a member read the field definitions of each object.
+CUSTOMFIELD_OBJECT_MODULES = {
+    CustomFieldObject.CONTACT: "contacts",
+    CustomFieldObject.ACCOUNT: "accounts",
+}
+
+
+def _valid_id(value: int) -> int | None:
+    # Ids outside a signed 64-bit integer cannot exist; asking the database would overflow.
+    return value if 0 < value < 2**63 else None
+
+
+def _require_tag_reader(*, workspace: Workspace, viewer: User | None) -> None:
+    # Tags are picked on contacts and accounts, so whoever sees contacts sees the tag list.
+    if viewer is None or can(workspace=workspace, user=viewer, module="contacts", right="view"):
+        return
+    require(workspace=workspace, user=viewer, module="tags", right=Right.VIEW)
+
+
+def tag_list(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    q: str = "",
+    deleted: bool = False,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[Tag]:
+    """Tags by name (case-insensitive), live ones or, with `deleted`, those in the bin. `q`
+    matches any part of the name, ignoring case."""
+    _require_tag_reader(workspace=workspace, viewer=viewer)
+    qs = Tag.objects.for_workspace(workspace).filter(deleted_at__isnull=not deleted)
+    # Control characters cannot be in a name (and PostgreSQL refuses NUL in a pattern).
+    q = " ".join("".join(ch for ch in q if unicodedata.category(ch) != "Cc").split())
+    if q:
+        qs = qs.filter(name__icontains=q)
+    # Lower(name) is what the unique index holds, so the sort walks that index.
+    qs = qs.annotate(name_key=Lower("name"))
+    return keyset_page(qs, order=["name_key", "id"], after=after, limit=limit)
+
+
+def tag_get(*, workspace: Workspace, viewer: User | None, tag_id: int) -> Tag:
+    """One tag, deleted or not (its `deleted_at` says which)."""
+    _require_tag_reader(workspace=workspace, viewer=viewer)
+    pk = _valid_id(tag_id)
+    tag = Tag.objects.for_workspace(workspace).filter(pk=pk).first() if pk else None
+    if tag is None:
+        raise NotFound("No such tag.")
+    return tag
+
+
+def _readable_object_types(*, workspace: Workspace, viewer: User | None) -> list[str]:
+    if viewer is None or can(workspace=workspace, user=viewer, module="settings", right="view"):
+        return list(CustomFieldObject.values)
+    return [
+        object_type
+        for object_type, module in CUSTOMFIELD_OBJECT_MODULES.items()
+        if can(workspace=workspace, user=viewer, module=module, right="view")
+    ]
+
+
+def customfield_list(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    object_type: str | None = None,
+    deleted: bool = False,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[CustomFieldDefinition]:
+    """Field definitions in form order (object, position), of the objects the viewer may see:
+    settings viewers see all; others those of the objects they can view."""
+    readable = _readable_object_types(workspace=workspace, viewer=viewer)
+    if object_type is not None:
+        readable = [t for t in readable if t == object_type]
+    qs = CustomFieldDefinition.objects.for_workspace(workspace).filter(
+        object_type__in=readable, deleted_at__isnull=not deleted
+    )
+    return keyset_page(qs, order=["object_type", "position", "id"], after=after, limit=limit)
+
+
+def customfield_get(
+    *, workspace: Workspace, viewer: User | None, field_id: int
+) -> CustomFieldDefinition:
+    readable = _readable_object_types(workspace=workspace, viewer=viewer)
+    pk = _valid_id(field_id)
+    qs = CustomFieldDefinition.objects.for_workspace(workspace).filter(object_type__in=readable)
+    definition = qs.filter(pk=pk).first() if pk else None
+    if definition is None:
+        raise NotFound("No such custom field.")
+    return definition
+
+
+def apikey_list(
+    *,
+    workspace: Workspace,
+    viewer: User,
+    everyone: bool = False,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page[ApiKey]:
+    """The viewer's keys in this workspace, newest first, revoked ones included. With
+    `everyone`, every member's keys: for those who may edit settings (admins), who may revoke
+    them."""
+    qs = ApiKey.objects.for_workspace(workspace).select_related("user")
+    if everyone:
+        if not can(workspace=workspace, user=viewer, module="settings", right=Right.EDIT):
+            raise PermissionDenied("Only admins may list every member's API keys.")
+    else:
+        qs = qs.filter(user=viewer)
+    return keyset_page(qs, order=["-created_at", "-id"], after=after, limit=limit)
+
+
+@dataclass(frozen=True)
+class Me:
+    user: User
+    workspace: Workspace
+    role: str
+    rights: dict[str, list[str]]
+
+
+def me_get(*, workspace: Workspace, user: User) -> Me:
+    """Who is calling, in which workspace, with which role and rights per module."""
+    membership = membership_for(workspace=workspace, user=user)
+    if membership is None:
+        raise PermissionDenied("You are not a member of this workspace.")
+    rights = {
+        module: [
+            right.value
+            for right in Right
+            if can(workspace=workspace, user=user, module=module, right=right)
+        ]
+        for module in MODULES
+    }
+    return Me(user=user, workspace=workspace, role=membership.role, rights=rights)
