@@ -279,3 +279,16 @@ def test_a_viewer_who_cannot_see_the_contact_gets_404(
         "/api/v1/interactions", {"channel": "email", "contact_id": admins_contact.id}, key=rep_key
     )
     assert problem_fields(r) == {"contact_id": "not-found"}
+
+
+def test_openapi_describes_items_as_a_union_discriminated_by_kind():
+    from vinculo.api import api as ninja_api
+
+    schema = ninja_api.get_openapi_schema()
+    items = schema["components"]["schemas"]["TimelinePageOut"]["properties"]["items"]["items"]
+    assert items["discriminator"]["propertyName"] == "kind"
+    assert set(items["discriminator"]["mapping"]) == {"event", "interaction", "note", "task"}
+    for name in ("TimelineEvent", "TimelineInteraction", "TimelineNote", "TimelineTask"):
+        assert {"kind", "id", "occurred_at"} <= set(
+            schema["components"]["schemas"][name]["required"]
+        )

@@ -268,23 +268,23 @@ class _TimelinePlace(Schema):
 
 
 class TimelineInteraction(InteractionOut, _TimelinePlace):
-    kind: Literal["interaction"] = "interaction"
+    kind: Literal["interaction"]
 
 
 class TimelineTask(TaskOut, _TimelinePlace):
     """`occurred_at` is when the task was completed, or created while it is not done."""
 
-    kind: Literal["task"] = "task"
+    kind: Literal["task"]
 
 
 class TimelineNote(NoteOut, _TimelinePlace):
-    kind: Literal["note"] = "note"
+    kind: Literal["note"]
 
 
 class TimelineEvent(_TimelinePlace):
     """Something recorded about the contact or account itself (`contact.updated`, …)."""
 
-    kind: Literal["event"] = "event"
+    kind: Literal["event"]
     id: int
     type: str
     subject_type: str
@@ -315,8 +315,7 @@ class TimelineQuery(Schema):
     )
     channel: list[str] | None = Field(
         None,
-        description="Only interactions of these channels.",
-        json_schema_extra={"items": {"enum": list(Channel.values)}},
+        description=f"Only interactions of these channels: {', '.join(Channel.values)}.",
     )
     limit: int = Field(50, ge=1, le=200)
     cursor: str | None = None

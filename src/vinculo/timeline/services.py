@@ -171,10 +171,9 @@ def _locked(
     return item
 
 
-def _save_changes(item: Any, changes: Mapping[str, list[Any]], *extra: str) -> None:
+def _save_changes(item: Any, changes: Mapping[str, list[Any]]) -> None:
     item.updated_at = timezone.now()
-    fields = {name for name in changes} | set(extra) | {"updated_at"}
-    item.save(update_fields=sorted(fields))
+    item.save(update_fields=sorted({*changes, "updated_at"}))
 
 
 def _soft_delete(kind: _Kind, *, workspace: Workspace, actor: User | None, pk: int) -> Any:
