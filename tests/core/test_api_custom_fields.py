@@ -150,7 +150,9 @@ def test_get_and_list_filtered_by_object(api, size):
     assert [f["key"] for f in api.get(URL, object_type="contact").json()["items"]] == ["size"]
     only_accounts = api.get(URL, object_type="account").json()["items"]
     assert only_accounts == [account_field]
-    assert api.get(URL, object_type="deal").json()["items"] == []
+    unknown = api.get(URL, object_type="deal")
+    assert unknown.status_code == 422
+    assert _fields(unknown) == {"object_type": "literal_error"}
 
 
 def test_list_pages_in_form_order(api):

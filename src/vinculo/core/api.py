@@ -5,7 +5,7 @@ Handlers parse, call one selector or service and return; access and validation l
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Query, Router, Status
@@ -114,7 +114,7 @@ def restore_tag(request: HttpRequest, tag_id: int) -> Any:
 @router.get("/custom-fields", response=CustomFieldPage, tags=["custom fields"])
 def list_custom_fields(
     request: HttpRequest,
-    object_type: str | None = Query(None, description="`contact` or `account`."),
+    object_type: Literal["contact", "account"] | None = Query(None),
     deleted: bool = DELETED,
     limit: int = LIMIT,
     cursor: str | None = CURSOR,
