@@ -98,6 +98,31 @@ def membership_add(*, workspace: Workspace, user: User, role: str) -> Membership
     return membership
 
 
+def user_set_preferences(
+    *, user: User, language: str | None = None, time_zone: str | None = None
+) -> User:
+    """Keep the user's interface language and time zone (blank means the workspace's)."""
+    import zoneinfo
+
+    from django.conf import settings
+
+    errors = ErrorCollector()
+    if language is not None and language not in {code for code, _ in settings.LANGUAGES}:
+        errors.add("language", "invalid", f"'{language}' is not a language Vínculo speaks.")
+    if time_zone:
+        try:
+            zoneinfo.ZoneInfo(time_zone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            errors.add("time_zone", "invalid", f"'{time_zone}' is not a known time zone.")
+    errors.raise_if_any()
+    if language is not None:
+        user.language = language
+    if time_zone is not None:
+        user.time_zone = time_zone
+    user.save(update_fields=["language", "time_zone"])
+    return user
+
+
 def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
