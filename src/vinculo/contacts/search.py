@@ -73,12 +73,12 @@ def phone_search_terms(e164: str) -> list[str]:
     return terms
 
 
-def _unique(parts: Iterable[str | None]) -> list[str]:
-    seen: dict[str, None] = {}
-    for part in parts:
-        if part and part not in seen:
-            seen[part] = None
-    return list(seen)
+def _document(parts: Iterable[str | None]) -> str:
+    """The normalised words of `parts`, each once, separated by single spaces. Punctuation
+    goes (an address becomes "ana example com"): queries are cut into words the same way, and
+    on PostgreSQL a short word can then be matched at a word start after a space."""
+    words = _TOKEN_RE.findall(build_search_document(*parts))
+    return " ".join(dict.fromkeys(words))
 
 
 def contact_search_document(
@@ -91,12 +91,12 @@ def contact_search_document(
 ) -> str:
     """The `search_document` of a contact. Phones are E.164, as the services store them."""
     phone_terms = [term for phone in phones for term in phone_search_terms(phone)]
-    return build_search_document(*_unique([first_name, last_name, *emails, *phone_terms, company]))
+    return _document([first_name, last_name, *emails, *phone_terms, company])
 
 
 def account_search_document(*, name: str = "", domain: str = "", phone: str = "") -> str:
     """The `search_document` of an account."""
-    return build_search_document(*_unique([name, domain, *phone_search_terms(phone)]))
+    return _document([name, domain, *phone_search_terms(phone)])
 
 
 def contact_sort_name(*, first_name: str, last_name: str, email: str) -> str:
