@@ -24,7 +24,7 @@ from vinculo.contacts.models import (
 )
 from vinculo.contacts.search import search_filter
 from vinculo.contacts.services import active_tags
-from vinculo.contacts.validation import COUNTRY_CODES, MAX_ID
+from vinculo.contacts.validation import COUNTRY_CODES, MAX_ID, workspace_zone
 from vinculo.core.access import visible
 from vinculo.core.custom_fields import filter_by_custom_fields, parse_custom_field_params
 from vinculo.core.exceptions import ErrorCollector, FieldError, NotFound, ValidationFailed
@@ -67,26 +67,30 @@ def _params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return {k: v for k, v in (params or {}).items() if v is not None and v != ""}
 
 
-def _moment(errors: ErrorCollector, name: str, raw: Any, *, end: bool) -> dt.datetime | None:
+def _moment(
+    errors: ErrorCollector, name: str, raw: Any, *, end: bool, zone: dt.tzinfo
+) -> dt.datetime | None:
     """An ISO datetime, or a date meaning its first (or, for `*_before`, last) instant in the
-    server's time zone."""
+    workspace's time zone."""
     if isinstance(raw, dt.datetime):
         value: dt.datetime | None = raw
     else:
         text = str(raw).strip()
         try:
-            value = parse_datetime(text)
-            if value is None:
-                day = parse_date(text)
-                if day is not None:
-                    value = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+            # A bare date first: parse_datetime would read it as midnight, and then
+            # `created_before=<day>` would leave that whole day out.
+            day = parse_date(text)
+            if day is not None:
+                value = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+            else:
+                value = parse_datetime(text)
         except ValueError:
             value = None
     if value is None:
         errors.add(name, "invalid-date", _("Enter a date or an ISO date-time."))
         return None
     if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+        value = timezone.make_aware(value, zone)
     return value
 
 
@@ -104,6 +108,7 @@ def _common_filters(
     *,
     viewer: User | None,
     exact: dict[str, Any],
+    zone: dt.tzinfo,
 ) -> tuple[dict[str, dt.datetime], bool, str | None, bool, str, str]:
     owner_none = False
     owner = values.get("owner")
@@ -130,7 +135,8 @@ def _common_filters(
         ("updated_after", "updated_at__gte", False),
         ("updated_before", "updated_at__lte", True),
     ):
-        if name in values and (moment := _moment(errors, name, values[name], end=end)):
+        moment = _moment(errors, name, values[name], end=end, zone=zone) if name in values else None
+        if moment is not None:
             ranges[lookup] = moment
     tag: str | None = None
     if "tag" in values:
@@ -179,7 +185,7 @@ def contact_filters(
     if "source" in values:
         exact["source"] = str(values["source"]).strip()
     ranges, owner_none, tag, deleted, q, sort = _common_filters(
-        errors, values, viewer=viewer, exact=exact
+        errors, values, viewer=viewer, exact=exact, zone=workspace_zone(workspace)
     )
     cf = parse_custom_field_params(
         custom_field_params,
@@ -218,7 +224,7 @@ def account_filters(
             )
         exact["size"] = values["size"]
     ranges, owner_none, tag, deleted, q, sort = _common_filters(
-        errors, values, viewer=viewer, exact=exact
+        errors, values, viewer=viewer, exact=exact, zone=workspace_zone(workspace)
     )
     cf = parse_custom_field_params(
         custom_field_params,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -300,7 +301,7 @@ def _birthdate(errors: ErrorCollector, value: Any, *, workspace: Workspace) -> d
     if not isinstance(value, dt.date):
         errors.add("birthdate", "invalid-type", _("Enter a date as YYYY-MM-DD."))
         return None
-    today = timezone.localdate(timezone=_zone(workspace))
+    today = timezone.localdate(timezone=workspace_zone(workspace))
     if value > today:
         errors.add("birthdate", "in-future", _("The birthdate cannot be in the future."))
         return None
@@ -310,9 +311,8 @@ def _birthdate(errors: ErrorCollector, value: Any, *, workspace: Workspace) -> d
     return value
 
 
-def _zone(workspace: Workspace) -> Any:
-    import zoneinfo
-
+def workspace_zone(workspace: Workspace) -> dt.tzinfo:
+    """The workspace's time zone: what "today" and a bare date mean to its people."""
     try:
         return zoneinfo.ZoneInfo(workspace.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
