@@ -16,8 +16,8 @@ class UserPreferencesMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         workspace = getattr(request, "workspace", None)
-        if user.is_authenticated and user.language:  # type: ignore[union-attr]
-            translation.activate(user.language)  # type: ignore[union-attr]
+        if user.is_authenticated and user.language:
+            translation.activate(user.language)
             request.LANGUAGE_CODE = translation.get_language()
         zone = (getattr(user, "time_zone", "") if user.is_authenticated else "") or (
             workspace.time_zone if workspace else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.core.access import can, membership_for
-from vinculo.core.models import Membership, Workspace
+from vinculo.core.models import Membership, User, Workspace
 from vinculo.core.roles import Role
 
 
@@ -47,7 +47,7 @@ def common_time_zones() -> list[str]:
     return preferred + [z for z in rest if z not in preferred]
 
 
-def _nav(request: HttpRequest, workspace: Workspace | None) -> list[NavItem]:
+def _nav(request: HttpRequest, user: User, workspace: Workspace | None) -> list[NavItem]:
     items = []
     for name, label, module in NAV_ENTRIES:
         try:
@@ -56,8 +56,8 @@ def _nav(request: HttpRequest, workspace: Workspace | None) -> list[NavItem]:
             continue
         if module and (
             workspace is None
-            or not can(workspace=workspace, user=request.user, module=module, right="view")
-        ):  # type: ignore[arg-type]
+            or not can(workspace=workspace, user=user, module=module, right="view")
+        ):
             continue
         active = request.path == url if url == "/" else request.path.startswith(url)
         items.append(NavItem(label=str(label), url=url, active=active))
@@ -65,23 +65,23 @@ def _nav(request: HttpRequest, workspace: Workspace | None) -> list[NavItem]:
 
 
 def shell(request: HttpRequest) -> dict[str, Any]:
-    user = request.user
-    if not user.is_authenticated:
+    if not request.user.is_authenticated:
         return {}
+    user = cast(User, request.user)
     workspace: Workspace | None = getattr(request, "workspace", None)
-    membership = membership_for(workspace=workspace, user=user) if workspace else None  # type: ignore[arg-type]
+    membership = membership_for(workspace=workspace, user=user) if workspace else None
     workspaces = [
         m.workspace
         for m in Membership.all_tenants.filter(user=user, is_active=True)
         .select_related("workspace")
         .order_by("workspace__name")
     ]
-    name = user.display_name  # type: ignore[union-attr]
+    name = user.display_name
     initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
     return {
         "workspace": workspace,
         "shell": {
-            "nav": _nav(request, workspace),
+            "nav": _nav(request, user, workspace),
             "workspaces": workspaces,
             "initials": initials,
             "role_label": Role(membership.role).label if membership else "",
