@@ -193,3 +193,40 @@ def test_other_workspaces_are_untouched(
         .get(pk=foreign_contact.pk)
         is None
     )
+
+
+def test_a_contact_changing_accounts_moves_its_activity(
+    workspace, admin, dispatch, account_factory, contact_factory
+):
+    from django.db import transaction
+
+    from vinculo.core.events import record_event
+
+    old, new = account_factory(), account_factory()
+    member = contact_factory(account=old)
+    dispatch(
+        services.interaction_create,
+        workspace=workspace,
+        actor=admin,
+        channel="email",
+        contact_id=member.id,
+        occurred_at=T2,
+    )
+    assert _activity(old) == T2
+
+    # What the contacts service records when a contact changes accounts.
+    def move() -> None:
+        with transaction.atomic():
+            Contact.objects.filter(pk=member.pk).update(account=new)
+            record_event(
+                workspace=workspace,
+                actor=admin,
+                type="contact.updated",
+                subject=member,
+                payload={"changes": {"account_id": [old.id, new.id]}},
+            )
+
+    dispatch(move)
+    assert _activity(old) is None
+    assert _activity(new) == T2
+    assert _activity(member) == T2

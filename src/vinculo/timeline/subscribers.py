@@ -13,6 +13,8 @@ ACTIVITY_EVENTS = (
     "interaction.updated",
     "interaction.deleted",
     "interaction.restored",
+    # An account's activity includes its contacts', so a contact changing accounts moves it.
+    "contact.updated",
 )
 
 
@@ -23,7 +25,8 @@ def _ids(value: Any) -> set[int]:
 
 @subscriber("timeline.activity", types=ACTIVITY_EVENTS)
 def refresh_last_activity(event: Event) -> None:
-    """Keep `last_activity_at` of the interaction's contact and account current.
+    """Keep `last_activity_at` of the interaction's contact and account current, and of the
+    accounts a contact left and joined.
 
     An update that moved the interaction refreshes the records it left as well (the old ids
     are in `changes`). The rollup is recomputed from the rows, so a second delivery of the same
@@ -31,6 +34,14 @@ def refresh_last_activity(event: Event) -> None:
     """
     payload = event.payload or {}
     changes = payload.get("changes") or {}
+    if event.type == "contact.updated":
+        if "account_id" in changes:
+            activity_rollup_refresh(
+                workspace=event.workspace,
+                contact_ids=set(),
+                account_ids=_ids(changes["account_id"]),
+            )
+        return
     contact_ids = _ids(payload.get("contact_id")) | _ids(changes.get("contact_id"))
     account_ids = _ids(payload.get("account_id")) | _ids(changes.get("account_id"))
     activity_rollup_refresh(
