@@ -16,5 +16,6 @@ class CoreConfig(AppConfig):
         from vinculo.core import checks  # noqa: F401  (registers system checks)
 
         autodiscover_modules("subscribers")
+        autodiscover_modules("periodic")
         for module in settings.VINCULO_EXTRA_SUBSCRIBER_MODULES:
             import_module(module)

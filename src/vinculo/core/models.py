@@ -269,3 +269,32 @@ class Invitation(TenantModel):
             and self.revoked_at is None
             and self.expires_at > timezone.now()
         )
+
+
+class SavedView(TenantModel):
+    """A named list view (filters, sort and columns) of one object type, private to its owner or
+    shared with the workspace."""
+
+    object_type = models.CharField(max_length=40)
+    name = models.CharField(_("name"), max_length=120)
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    shared = models.BooleanField(_("shared with the workspace"), default=False)
+    query = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "object_type", "owner"], name="savedview_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PeriodicRun(models.Model):
+    """When each periodic job last ran; a conditional update claims a run, so several workers
+    never run the same job twice in one period."""
+
+    name = models.CharField(max_length=100, unique=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from vinculo.core.events import dispatch_pending_events
 from vinculo.core.models import WorkerHeartbeat
+from vinculo.core.periodic import run_due_jobs
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ def _housekeeping(worker_id: str, stop: threading.Event) -> None:
                 if swept:
                     logger.info("sweep delivered %d pending event(s)", swept)
             WorkerHeartbeat.objects.filter(seen_at__lt=timezone.now() - timedelta(days=1)).delete()
+            run_due_jobs()
         except Exception:
             logger.exception("worker housekeeping failed")
         finally:
