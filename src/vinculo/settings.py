@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "vinculo.core",
     "vinculo.contacts",
     "vinculo.timeline",
+    "vinculo.collab",
 ]
 
 MIDDLEWARE = [
