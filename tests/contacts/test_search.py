@@ -171,3 +171,28 @@ def test_lost_sqlite_triggers_are_recreated_and_the_index_rebuilt(api, workspace
     contact_factory(first_name="Orphan Two")
     assert len(item_ids(api.get(URL, q="orphan"))) == 2
     assert sqlite_fts_ensure(connection) is False
+
+
+def test_search_results_come_newest_first_unless_a_sort_is_asked(api, contact_factory):
+    abel = contact_factory(first_name="Abel", last_name="Souza")
+    zeca = contact_factory(first_name="Zeca", last_name="Souza")
+    assert item_ids(api.get(URL, q="souza")) == [zeca.pk, abel.pk]
+    assert item_ids(api.get(URL, q="souza", sort="name")) == [abel.pk, zeca.pk]
+    assert item_ids(api.get(URL)) == [abel.pk, zeca.pk]  # no search: by name
+
+
+def test_search_pages_walk_every_match_once(api, contact_factory):
+    made = [contact_factory(first_name=f"Lima {i}").pk for i in range(5)]
+    contact_factory(first_name="Other")
+    seen, cursor = [], None
+    while True:
+        params = {"q": "lima", "limit": "2"} | ({"cursor": cursor} if cursor else {})
+        r = api.get(URL, **params)
+        seen += item_ids(r)
+        cursor = r.json()["next_cursor"]
+        if not cursor:
+            break
+    assert seen == sorted(made, reverse=True)
+    # A cursor of the search order does not fit the name order.
+    cursor = api.get(URL, q="lima", limit="2").json()["next_cursor"]
+    assert api.get(URL, q="lima", sort="name", cursor=cursor).status_code == 422

@@ -147,7 +147,11 @@ class _ListQuery(Schema):
     updated_before: str | None = None
     deleted: str | None = Field(None, description="true lists deleted records (to restore).")
     sort: str | None = Field(
-        None, description="name, -name, created_at, -created_at, updated_at, -updated_at."
+        None,
+        description=(
+            "name, -name, created_at, -created_at, updated_at or -updated_at. Without it: by "
+            "name, or newest first when `q` is given."
+        ),
     )
     limit: int = Field(50, ge=1, le=MAX_LIMIT)
     cursor: str | None = None
