@@ -312,3 +312,21 @@ def test_huge_ids_are_bad_input_not_server_errors(api):
     assert error_fields(api.post(URL, {"first_name": "A", "account_id": 2**63})) == {"account_id"}
     assert error_fields(api.get(URL, account=str(2**70))) == {"account"}
     assert api.get(URL, tag=str(2**70)).status_code == 200
+
+
+def test_sending_back_unchanged_stale_links_is_accepted(
+    api, workspace, make_member, account_factory, contact_factory
+):
+    seller = make_member("leaving@acme.test")
+    account = account_factory(name="Closing Co")
+    contact = contact_factory(owner_id=seller.pk, account_id=account.pk)
+    seller.is_active = False
+    seller.save()
+    api.delete(f"/api/v1/accounts/{account.pk}")
+    body = {"owner_id": seller.pk, "account_id": account.pk, "city": "Olinda"}
+    r = api.patch(f"{URL}/{contact.pk}", body)
+    assert r.status_code == 200, r.content
+    assert r.json()["city"] == "Olinda"
+    # Choosing them anew is still checked.
+    other = contact_factory()
+    assert error_fields(api.patch(f"{URL}/{other.pk}", body)) == {"owner_id", "account_id"}

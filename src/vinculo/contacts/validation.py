@@ -369,6 +369,25 @@ def _owner(errors: ErrorCollector, value: Any, *, workspace: Workspace) -> int |
     return value
 
 
+def _owner_input(
+    errors: ErrorCollector,
+    data: Mapping[str, Any],
+    values: dict[str, Any],
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    instance: Contact | Account | None,
+) -> None:
+    """The owner to store: as sent (an unchanged one is not re-checked), else on a create the
+    actor, who then sees what they just made."""
+    if "owner_id" in data:
+        if instance is not None and data["owner_id"] == instance.owner_id:
+            return
+        values["owner_id"] = _owner(errors, data["owner_id"], workspace=workspace)
+    elif instance is None:
+        values["owner_id"] = actor.pk if actor is not None else None
+
+
 def _account(
     errors: ErrorCollector, value: Any, *, workspace: Workspace, actor: User | None
 ) -> Account | None:
@@ -456,11 +475,10 @@ def contact_validate(
         values["lifecycle_stage"] = _choice(
             errors, "lifecycle_stage", data["lifecycle_stage"], LifecycleStage.values, blank=False
         )
-    if "owner_id" in data:
-        values["owner_id"] = _owner(errors, data["owner_id"], workspace=workspace)
-    elif creating:
-        values["owner_id"] = actor.pk if actor is not None else None
-    if "account_id" in data:
+    _owner_input(errors, data, values, workspace=workspace, actor=actor, instance=instance)
+    # A client that sends the whole record back must not fail on links it did not change
+    # (an owner who has since left, an account deleted since).
+    if "account_id" in data and not (instance and data["account_id"] == instance.account_id):
         out.account = _account(errors, data["account_id"], workspace=workspace, actor=actor)
         values["account_id"] = out.account.pk if out.account else None
     if "tags" in data:
@@ -560,10 +578,7 @@ def account_validate(
         region = default_region(country=country, workspace=workspace)
         phone = _phone(errors, "phone", data["phone"], region) if data["phone"] else None
         values["phone"] = phone or ""
-    if "owner_id" in data:
-        values["owner_id"] = _owner(errors, data["owner_id"], workspace=workspace)
-    elif creating:
-        values["owner_id"] = actor.pk if actor is not None else None
+    _owner_input(errors, data, values, workspace=workspace, actor=actor, instance=instance)
     if "tags" in data:
         out.tags = _tags(errors, data["tags"])
     if "custom_fields" in data or creating:
