@@ -158,3 +158,126 @@ def me_get(*, workspace: Workspace, user: User) -> Me:
         for module in MODULES
     }
     return Me(user=user, workspace=workspace, role=membership.role, rights=rights)
+
+
+# --- the settings area: sections, workspace, members, invitations, teams ---------------------
+from django.db.models import Prefetch, QuerySet  # noqa: E402
+
+from vinculo.core.models import Invitation, Membership, Team, TeamMember  # noqa: E402
+
+# Each settings section with the module whose view right opens it; None: every member (their
+# own API keys). Order is the order of the sub-navigation.
+SETTINGS_SECTIONS: tuple[tuple[str, str | None], ...] = (
+    ("workspace", "settings"),
+    ("users", "settings"),
+    ("teams", "settings"),
+    ("custom_fields", "settings"),
+    ("tags", "tags"),
+    ("api_keys", None),
+)
+
+
+@dataclass(frozen=True)
+class SettingsAccess:
+    """What the viewer may open and change in the settings area."""
+
+    sections: list[str]
+    manage_settings: bool
+    manage_tags: bool
+    manage_all_api_keys: bool
+
+
+def settings_access(*, workspace: Workspace, viewer: User) -> SettingsAccess:
+    """The sections of the settings area the viewer may open, in navigation order, and what
+    they may change there. PermissionDenied for someone who is not an active member."""
+    if membership_for(workspace=workspace, user=viewer) is None:
+        raise PermissionDenied("You are not a member of this workspace.")
+    sections = [
+        name
+        for name, module in SETTINGS_SECTIONS
+        if module is None or can(workspace=workspace, user=viewer, module=module, right="view")
+    ]
+    edit_settings = can(workspace=workspace, user=viewer, module="settings", right=Right.EDIT)
+    return SettingsAccess(
+        sections=sections,
+        manage_settings=edit_settings,
+        manage_tags=can(workspace=workspace, user=viewer, module="tags", right=Right.EDIT),
+        manage_all_api_keys=edit_settings,
+    )
+
+
+def membership_list(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    active_only: bool = False,
+    after: str | None = None,
+    limit: int = 100,
+) -> Page[Membership]:
+    """The workspace's members with their users, by email; deactivated ones too unless
+    `active_only`. For settings viewers (admins, managers)."""
+    require(workspace=workspace, user=viewer, module="settings", right=Right.VIEW)
+    qs = Membership.objects.for_workspace(workspace).select_related("user")
+    if active_only:
+        qs = qs.filter(is_active=True)
+    return keyset_page(qs, order=["user__email", "id"], after=after, limit=limit)
+
+
+def invitation_list(
+    *, workspace: Workspace, viewer: User | None, after: str | None = None, limit: int = 100
+) -> Page[Invitation]:
+    """Invitations neither accepted nor revoked (expired ones included, to send again), newest
+    first, with who sent them."""
+    require(workspace=workspace, user=viewer, module="settings", right=Right.VIEW)
+    qs = (
+        Invitation.objects.for_workspace(workspace)
+        .filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        .select_related("invited_by")
+    )
+    return keyset_page(qs, order=["-created_at", "-id"], after=after, limit=limit)
+
+
+def _teams(workspace: Workspace) -> QuerySet[Team]:
+    members = TeamMember.objects.for_workspace(workspace).select_related("user")
+    return (
+        Team.objects.for_workspace(workspace)
+        .select_related("lead")
+        .prefetch_related(Prefetch("members", queryset=members.order_by("user__email")))
+    )
+
+
+def team_list(
+    *, workspace: Workspace, viewer: User | None, after: str | None = None, limit: int = 100
+) -> Page[Team]:
+    """Teams by name with their lead and members (two queries for any number of teams)."""
+    require(workspace=workspace, user=viewer, module="settings", right=Right.VIEW)
+    qs = _teams(workspace).annotate(name_key=Lower("name"))
+    return keyset_page(qs, order=["name_key", "id"], after=after, limit=limit)
+
+
+def team_get(*, workspace: Workspace, viewer: User | None, team_id: int) -> Team:
+    require(workspace=workspace, user=viewer, module="settings", right=Right.VIEW)
+    pk = _valid_id(team_id)
+    team = _teams(workspace).filter(pk=pk).first() if pk else None
+    if team is None:
+        raise NotFound("No such team.")
+    return team
+
+
+@dataclass(frozen=True)
+class InvitationLink:
+    """An open invitation reached by its link, and whether its email already has an account
+    (who must then log in as it to accept)."""
+
+    invitation: Invitation
+    account_exists: bool
+
+
+def invitation_by_token(*, token: str) -> InvitationLink:
+    """The invitation a link's token opens. NotFound for an unknown token; InvitationUnusable
+    (with code expired / revoked / accepted) for one that can no longer be used."""
+    from vinculo.core.services import invitation_check
+
+    invitation = invitation_check(token)
+    exists = User.objects.filter(email__iexact=invitation.email).exists()
+    return InvitationLink(invitation=invitation, account_exists=exists)

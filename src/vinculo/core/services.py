@@ -664,3 +664,706 @@ def apikey_revoke_by(*, workspace: Workspace, actor: User, key_id: int) -> ApiKe
             payload={"name": key.name, "prefix": key.prefix, "user_id": key.user_id},
         )
     return key
+
+
+# --- workspace settings, members, teams and invitations ------------------------------------
+# Imported here, next to the services that need them, so this section stays self-contained.
+import zoneinfo  # noqa: E402
+from collections.abc import Iterable  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.password_validation import validate_password  # noqa: E402
+from django.core.exceptions import ValidationError as DjangoValidationError  # noqa: E402
+from django.core.mail import EmailMultiAlternatives  # noqa: E402
+from django.core.validators import validate_email  # noqa: E402
+from django.template.loader import render_to_string  # noqa: E402
+from django.utils import translation  # noqa: E402
+from django.utils.translation import gettext  # noqa: E402
+
+from vinculo.core.exceptions import PermissionDenied  # noqa: E402
+from vinculo.core.models import Invitation, Team, TeamMember  # noqa: E402
+
+WORKSPACE_NAME_MAX = 120
+TEAM_NAME_MAX = 120
+USER_NAME_MAX = 200
+# ISO 4217 codes offered for a workspace's currency: Latin America first, then the usual
+# currencies of trading partners. Amounts are formatted with the locale, so any code works.
+CURRENCIES = (
+    "BRL",
+    "ARS",
+    "BOB",
+    "CLP",
+    "COP",
+    "MXN",
+    "PEN",
+    "PYG",
+    "UYU",
+    "USD",
+    "EUR",
+    "GBP",
+    "CAD",
+    "CHF",
+    "JPY",
+    "CNY",
+    "AUD",
+)
+INVITATION_VALID_FOR = timedelta(days=7)
+
+
+def _time_zone_valid(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+    return bool(name)
+
+
+def _languages() -> set[str]:
+    return {code for code, _label in settings.LANGUAGES}
+
+
+def workspace_update(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    name: str | None = None,
+    time_zone: str | None = None,
+    currency: str | None = None,
+    locale: str | None = None,
+) -> Workspace:
+    """Change the workspace's name, time zone, currency or locale (None leaves a value as it
+    is). Records `workspace.updated` with the old and new values when anything changed."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.EDIT)
+    errors = ErrorCollector()
+    cleaned: dict[str, str] = {}
+    if name is not None:
+        name = " ".join(name.split())
+        if not name:
+            errors.add("name", "required", gettext("The workspace needs a name."))
+        elif len(name) > WORKSPACE_NAME_MAX:
+            errors.add(
+                "name", "too-long", gettext("Use at most %d characters.") % WORKSPACE_NAME_MAX
+            )
+        elif _has_control_chars(name):
+            errors.add("name", "invalid", gettext("The name cannot hold control characters."))
+        cleaned["name"] = name
+    if time_zone is not None:
+        if not _time_zone_valid(time_zone):
+            errors.add("time_zone", "invalid", gettext("Choose a time zone from the list."))
+        cleaned["time_zone"] = time_zone
+    if currency is not None:
+        if currency not in CURRENCIES:
+            errors.add("currency", "invalid", gettext("Choose a currency from the list."))
+        cleaned["currency"] = currency
+    if locale is not None:
+        if locale not in _languages():
+            errors.add("locale", "invalid", gettext("Choose a language from the list."))
+        cleaned["locale"] = locale
+    errors.raise_if_any()
+    changes = {
+        k: [getattr(workspace, k), v] for k, v in cleaned.items() if getattr(workspace, k) != v
+    }
+    if not changes:
+        return workspace
+    for field_name, (_old, new) in changes.items():
+        setattr(workspace, field_name, new)
+    with transaction.atomic():
+        workspace.save(update_fields=list(changes))
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="workspace.updated",
+            subject=workspace,
+            payload={"changes": changes},
+        )
+    return workspace
+
+
+def _membership_for_update(*, workspace: Workspace, membership_id: int) -> Membership:
+    pk = _id_or_none(membership_id)
+    qs = Membership.objects.for_workspace(workspace).select_related("user")
+    membership = qs.select_for_update().filter(pk=pk).first() if pk else None
+    if membership is None:
+        raise NotFound(gettext("No such member."))
+    return membership
+
+
+def _is_last_admin(*, workspace: Workspace, membership: Membership) -> bool:
+    if membership.role != Role.ADMIN or not membership.is_active:
+        return False
+    # Locked so two admins demoting each other at the same moment cannot both succeed.
+    admins = (
+        Membership.objects.for_workspace(workspace)
+        .select_for_update()
+        .filter(role=Role.ADMIN, is_active=True)
+        .values_list("pk", flat=True)
+    )
+    return set(admins) == {membership.pk}
+
+
+def _last_admin_error(membership: Membership, field_name: str) -> ValidationFailed:
+    return ValidationFailed(
+        [
+            FieldError(
+                field_name,
+                "last-admin",
+                gettext(
+                    "%(name)s is the workspace's only admin. Make another member an admin "
+                    "first, so someone can still manage the workspace."
+                )
+                % {"name": membership.user.display_name},
+            )
+        ]
+    )
+
+
+def membership_change_role(
+    *, workspace: Workspace, actor: User | None, membership_id: int, role: str
+) -> Membership:
+    """Give a member another role. The last active admin keeps the admin role (ValidationFailed
+    `last-admin`). Records `membership.role_changed`."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.EDIT)
+    if role not in Role.values:
+        raise ValidationFailed(
+            [FieldError("role", "invalid", gettext("Choose a role from the list."))]
+        )
+    with transaction.atomic():
+        membership = _membership_for_update(workspace=workspace, membership_id=membership_id)
+        if membership.role == role:
+            return membership
+        if _is_last_admin(workspace=workspace, membership=membership):
+            raise _last_admin_error(membership, "role")
+        old = membership.role
+        membership.role = role
+        membership.save(update_fields=["role"])
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="membership.role_changed",
+            subject=membership,
+            payload={"user_id": membership.user_id, "from": old, "to": role},
+        )
+    return membership
+
+
+def membership_deactivate(
+    *, workspace: Workspace, actor: User | None, membership_id: int
+) -> Membership:
+    """Take a member out of the workspace: they can no longer open it and their API keys stop
+    working; their records stay. Nobody deactivates themself, and the last active admin stays
+    (ValidationFailed `self` / `last-admin`). Records `membership.deactivated`."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.EDIT)
+    with transaction.atomic():
+        membership = _membership_for_update(workspace=workspace, membership_id=membership_id)
+        if not membership.is_active:
+            return membership
+        if actor is not None and membership.user_id == actor.pk:
+            raise ValidationFailed(
+                [
+                    FieldError(
+                        "membership",
+                        "self",
+                        gettext("You cannot deactivate yourself; ask another admin to do it."),
+                    )
+                ]
+            )
+        if _is_last_admin(workspace=workspace, membership=membership):
+            raise _last_admin_error(membership, "membership")
+        membership.is_active = False
+        membership.save(update_fields=["is_active"])
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="membership.deactivated",
+            subject=membership,
+            payload={"user_id": membership.user_id, "role": membership.role},
+        )
+    return membership
+
+
+def membership_reactivate(
+    *, workspace: Workspace, actor: User | None, membership_id: int
+) -> Membership:
+    """Let a deactivated member back in with the role they had. Records
+    `membership.reactivated`."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.EDIT)
+    with transaction.atomic():
+        membership = _membership_for_update(workspace=workspace, membership_id=membership_id)
+        if membership.is_active:
+            return membership
+        membership.is_active = True
+        membership.save(update_fields=["is_active"])
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="membership.reactivated",
+            subject=membership,
+            payload={"user_id": membership.user_id, "role": membership.role},
+        )
+    return membership
+
+
+# --- teams -----------------------------------------------------------------------------------
+
+
+def _team_clean(
+    *,
+    workspace: Workspace,
+    name: str,
+    lead_id: int | None,
+    member_ids: Iterable[int],
+    exclude_id: int | None = None,
+) -> tuple[str, int | None, list[int]]:
+    """Every error of a team write at once. The lead and the members must be active members
+    of this workspace (ids of other workspaces' users are refused like unknown ones)."""
+    errors = ErrorCollector()
+    name = " ".join(name.split())
+    if not name:
+        errors.add("name", "required", gettext("The team needs a name."))
+    elif len(name) > TEAM_NAME_MAX:
+        errors.add("name", "too-long", gettext("Use at most %d characters.") % TEAM_NAME_MAX)
+    elif _has_control_chars(name):
+        errors.add("name", "invalid", gettext("The name cannot hold control characters."))
+    else:
+        others = Team.objects.for_workspace(workspace).annotate(n=Length("name"))
+        others = others.filter(n=len(name))
+        if exclude_id is not None:
+            others = others.exclude(pk=exclude_id)
+        # Compared in Python: SQLite's LOWER() folds ASCII only.
+        if any(other.lower() == name.lower() for other in others.values_list("name", flat=True)):
+            errors.add("name", "taken", gettext("A team with this name already exists."))
+    wanted = {i for i in member_ids if _id_or_none(i)}
+    if lead_id is not None and not _id_or_none(lead_id):
+        errors.add("lead", "invalid", gettext("Choose the lead among the workspace's members."))
+        lead_id = None
+    asked = wanted | ({lead_id} if lead_id else set())
+    active = set(
+        Membership.objects.for_workspace(workspace)
+        .filter(user_id__in=asked, is_active=True)
+        .values_list("user_id", flat=True)
+    )
+    if lead_id is not None and lead_id not in active:
+        errors.add("lead", "invalid", gettext("Choose the lead among the workspace's members."))
+    if wanted - active or len(wanted) != len(set(member_ids)):
+        errors.add("members", "invalid", gettext("Choose members among the workspace's members."))
+    errors.raise_if_any()
+    return name, lead_id, sorted(wanted)
+
+
+def _team_set_members(*, workspace: Workspace, team: Team, user_ids: list[int]) -> None:
+    members = TeamMember.objects.for_workspace(workspace).filter(team=team)
+    members.exclude(user_id__in=user_ids).delete()
+    present = set(members.values_list("user_id", flat=True))
+    TeamMember.objects.for_workspace(workspace).bulk_create(
+        [
+            TeamMember(workspace=workspace, team=team, user_id=u)
+            for u in user_ids
+            if u not in present
+        ]
+    )
+
+
+def team_create(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    name: str,
+    lead_id: int | None = None,
+    member_ids: Iterable[int] = (),
+) -> Team:
+    """Create a team with its lead and members. Team-scoped roles (sales) see the records of
+    everyone who shares a team with them. Records `team.created`."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.CREATE)
+    member_ids = list(member_ids)
+    name, lead_id, members = _team_clean(
+        workspace=workspace, name=name, lead_id=lead_id, member_ids=member_ids
+    )
+    try:
+        with transaction.atomic():
+            team = Team.objects.for_workspace(workspace).create(
+                workspace=workspace, name=name, lead_id=lead_id
+            )
+            _team_set_members(workspace=workspace, team=team, user_ids=members)
+            record_event(
+                workspace=workspace,
+                actor=actor,
+                type="team.created",
+                subject=team,
+                payload={"name": name, "lead_id": lead_id, "member_ids": members},
+            )
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            [FieldError("name", "taken", gettext("A team with this name already exists."))]
+        ) from exc
+    return team
+
+
+def _team_for_update(*, workspace: Workspace, team_id: int) -> Team:
+    pk = _id_or_none(team_id)
+    team = Team.objects.for_workspace(workspace).filter(pk=pk).first() if pk else None
+    if team is None:
+        raise NotFound(gettext("No such team."))
+    return team
+
+
+def team_update(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    team_id: int,
+    name: str,
+    lead_id: int | None,
+    member_ids: Iterable[int],
+) -> Team:
+    """Rename a team and set its lead and members (the whole list: members left out leave the
+    team). Records `team.updated` with what changed."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.EDIT)
+    team = _team_for_update(workspace=workspace, team_id=team_id)
+    member_ids = list(member_ids)
+    name, lead_id, members = _team_clean(
+        workspace=workspace,
+        name=name,
+        lead_id=lead_id,
+        member_ids=member_ids,
+        exclude_id=team.pk,
+    )
+    before = sorted(
+        TeamMember.objects.for_workspace(workspace)
+        .filter(team=team)
+        .values_list("user_id", flat=True)
+    )
+    changes: dict[str, list[Any]] = {}
+    if team.name != name:
+        changes["name"] = [team.name, name]
+    if team.lead_id != lead_id:
+        changes["lead_id"] = [team.lead_id, lead_id]
+    if before != members:
+        changes["member_ids"] = [before, members]
+    if not changes:
+        return team
+    team.name, team.lead_id = name, lead_id
+    try:
+        with transaction.atomic():
+            team.save(update_fields=["name", "lead"])
+            _team_set_members(workspace=workspace, team=team, user_ids=members)
+            record_event(
+                workspace=workspace,
+                actor=actor,
+                type="team.updated",
+                subject=team,
+                payload={"changes": changes},
+            )
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            [FieldError("name", "taken", gettext("A team with this name already exists."))]
+        ) from exc
+    return team
+
+
+def team_delete(*, workspace: Workspace, actor: User | None, team_id: int) -> None:
+    """Delete a team (its members stay in the workspace; records keep their owners). Members
+    of a team-scoped role stop seeing each other's records through it. Records
+    `team.deleted`."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.DELETE)
+    team = _team_for_update(workspace=workspace, team_id=team_id)
+    with transaction.atomic():
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="team.deleted",
+            subject=team,
+            payload={"name": team.name},
+        )
+        team.delete()
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+def _invitation_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(32)
+    return token, _hash_secret(token)
+
+
+def invitation_accept_path(token: str) -> str:
+    from django.urls import reverse
+
+    return reverse("invitation_accept", kwargs={"token": token})
+
+
+def _invitation_send(*, invitation: Invitation, token: str, base_url: str) -> None:
+    """Email the invitation in the workspace's language. Sent from `on_commit`, not from a
+    task: the link carries the raw token, which must never be stored (task arguments are)."""
+    workspace = invitation.workspace
+    inviter = invitation.invited_by
+    link = base_url.rstrip("/") + invitation_accept_path(token)
+    with translation.override(workspace.locale or settings.LANGUAGE_CODE):
+        context = {
+            "workspace_name": workspace.name,
+            "inviter_name": inviter.display_name if inviter else "",
+            "role": Role(invitation.role).label,
+            "link": link,
+            "expires_at": invitation.expires_at,
+            "time_zone": workspace.time_zone,
+        }
+        subject = render_to_string("core/settings/email/invitation_subject.txt", context)
+        body = render_to_string("core/settings/email/invitation_message.txt", context)
+        html = render_to_string("core/settings/email/invitation_message.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=body,
+        to=[invitation.email],
+        reply_to=[inviter.email] if inviter else None,
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def _invitation_for_update(*, workspace: Workspace, invitation_id: int) -> Invitation:
+    pk = _id_or_none(invitation_id)
+    qs = Invitation.objects.for_workspace(workspace).select_related("workspace", "invited_by")
+    invitation = qs.filter(pk=pk).first() if pk else None
+    if invitation is None:
+        raise NotFound(gettext("No such invitation."))
+    return invitation
+
+
+def invitation_create(
+    *, workspace: Workspace, actor: User | None, email: str, role: str, base_url: str
+) -> Invitation:
+    """Invite `email` to join the workspace with `role`. The email, in the workspace's
+    language, carries a link `base_url` + /invitations/<token>/ valid for 7 days; only a hash
+    of the token is stored. Records `invitation.created`; sends the email after commit."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.CREATE)
+    errors = ErrorCollector()
+    email = email.strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        errors.add("email", "invalid", gettext("Enter a valid email address."))
+    else:
+        member = (
+            Membership.objects.for_workspace(workspace)
+            .filter(user__email__iexact=email)
+            .values_list("is_active", flat=True)
+            .first()
+        )
+        if member is True:
+            errors.add(
+                "email", "member", gettext("This person is already a member of the workspace.")
+            )
+        elif member is False:
+            errors.add(
+                "email",
+                "deactivated",
+                gettext(
+                    "This person's membership is deactivated; reactivate it in the member list."
+                ),
+            )
+        elif (
+            Invitation.objects.for_workspace(workspace)
+            .filter(
+                email=email,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=timezone.now(),
+            )
+            .exists()
+        ):
+            errors.add(
+                "email",
+                "invited",
+                gettext(
+                    "This person already has a pending invitation; send it again from the list."
+                ),
+            )
+    if role not in Role.values:
+        errors.add("role", "invalid", gettext("Choose a role from the list."))
+    errors.raise_if_any()
+    token, token_hash = _invitation_token()
+    with transaction.atomic():
+        invitation = Invitation.objects.for_workspace(workspace).create(
+            workspace=workspace,
+            email=email,
+            role=role,
+            token_hash=token_hash,
+            invited_by=actor,
+            expires_at=timezone.now() + INVITATION_VALID_FOR,
+        )
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="invitation.created",
+            subject=invitation,
+            payload={"email": email, "role": role},
+        )
+        transaction.on_commit(
+            lambda: _invitation_send(invitation=invitation, token=token, base_url=base_url)
+        )
+    return invitation
+
+
+def invitation_resend(
+    *, workspace: Workspace, actor: User | None, invitation_id: int, base_url: str
+) -> Invitation:
+    """Send an open invitation again with a fresh link valid for 7 more days; the earlier link
+    stops working. Records `invitation.resent`; sends the email after commit."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.CREATE)
+    invitation = _invitation_for_update(workspace=workspace, invitation_id=invitation_id)
+    if invitation.accepted_at is not None:
+        raise Conflict(gettext("This invitation was already accepted."), code="invitation-accepted")
+    if invitation.revoked_at is not None:
+        raise Conflict(gettext("This invitation was revoked."), code="invitation-revoked")
+    token, token_hash = _invitation_token()
+    with transaction.atomic():
+        invitation.token_hash = token_hash
+        invitation.expires_at = timezone.now() + INVITATION_VALID_FOR
+        if actor is not None:
+            invitation.invited_by = actor
+        invitation.save(update_fields=["token_hash", "expires_at", "invited_by"])
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type="invitation.resent",
+            subject=invitation,
+            payload={"email": invitation.email},
+        )
+        transaction.on_commit(
+            lambda: _invitation_send(invitation=invitation, token=token, base_url=base_url)
+        )
+    return invitation
+
+
+def invitation_revoke(
+    *, workspace: Workspace, actor: User | None, invitation_id: int
+) -> Invitation:
+    """Withdraw an invitation: its link shows that it was revoked. Revoking twice changes
+    nothing. Records `invitation.revoked`."""
+    require(workspace=workspace, user=actor, module="settings", right=Right.DELETE)
+    invitation = _invitation_for_update(workspace=workspace, invitation_id=invitation_id)
+    if invitation.accepted_at is not None:
+        raise Conflict(gettext("This invitation was already accepted."), code="invitation-accepted")
+    if invitation.revoked_at is None:
+        with transaction.atomic():
+            invitation.revoked_at = timezone.now()
+            invitation.save(update_fields=["revoked_at"])
+            record_event(
+                workspace=workspace,
+                actor=actor,
+                type="invitation.revoked",
+                subject=invitation,
+                payload={"email": invitation.email},
+            )
+    return invitation
+
+
+class InvitationUnusable(Conflict):
+    """The link of an invitation that expired, was revoked or was already accepted. `code`
+    says which, so the page can say what to do next."""
+
+
+def invitation_check(token: str) -> Invitation:
+    """The open invitation a link's token belongs to (with its workspace and inviter), or
+    NotFound for a token that matches none, or InvitationUnusable saying why it cannot be
+    used."""
+    if not token or len(token) > 128:
+        raise NotFound(gettext("This invitation link is not valid."))
+    invitation = (
+        Invitation.all_tenants.select_related("workspace", "invited_by")
+        .filter(token_hash=_hash_secret(token))
+        .first()
+    )
+    if invitation is None:
+        raise NotFound(gettext("This invitation link is not valid."))
+    if invitation.accepted_at is not None:
+        raise InvitationUnusable(gettext("This invitation was already accepted."), code="accepted")
+    if invitation.revoked_at is not None:
+        raise InvitationUnusable(gettext("This invitation was withdrawn."), code="revoked")
+    if invitation.expires_at <= timezone.now():
+        raise InvitationUnusable(gettext("This invitation has expired."), code="expired")
+    return invitation
+
+
+def invitation_accept(
+    *, token: str, actor: User | None, full_name: str = "", password: str = ""
+) -> Membership:
+    """Join the workspace an invitation is for, with its role.
+
+    Someone who already has an account with the invitation's email must be logged in as that
+    account (`actor`; PermissionDenied `login-required` otherwise). Someone new gets an account
+    with `full_name` and `password` (ValidationFailed naming the field when either is not
+    acceptable); being logged in as another account is refused (`wrong-account`). Records
+    `invitation.accepted` and `membership.created` (or `membership.reactivated`)."""
+    invitation = invitation_check(token)
+    workspace = invitation.workspace
+    existing = User.objects.filter(email__iexact=invitation.email).first()
+    logged_in = actor is not None and actor.is_authenticated
+    if existing is not None:
+        if not logged_in or actor is None or actor.pk != existing.pk:
+            raise PermissionDenied(
+                gettext("Log in as %(email)s to accept this invitation.")
+                % {"email": invitation.email},
+                code="login-required",
+            )
+        user = existing
+    else:
+        if logged_in:
+            raise PermissionDenied(
+                gettext("This invitation is for %(email)s; log out to accept it.")
+                % {"email": invitation.email},
+                code="wrong-account",
+            )
+        errors = ErrorCollector()
+        full_name = " ".join(full_name.split())
+        if not full_name:
+            errors.add("full_name", "required", gettext("Tell us your name."))
+        elif len(full_name) > USER_NAME_MAX:
+            errors.add(
+                "full_name", "too-long", gettext("Use at most %d characters.") % USER_NAME_MAX
+            )
+        elif _has_control_chars(full_name):
+            errors.add("full_name", "invalid", gettext("The name cannot hold control characters."))
+        try:
+            validate_password(password, User(email=invitation.email, full_name=full_name))
+        except DjangoValidationError as exc:
+            for message in exc.messages:
+                errors.add("password", "invalid", message)
+        errors.raise_if_any()
+        user = None
+    with transaction.atomic():
+        # Locked and checked again: two clicks on the same link must not both get through.
+        locked = Invitation.all_tenants.select_for_update().get(pk=invitation.pk)
+        if locked.accepted_at is not None or locked.revoked_at is not None:
+            raise InvitationUnusable(gettext("This invitation was already used."), code="accepted")
+        if user is None:
+            user = User.objects.create_user(
+                email=invitation.email, password=password, full_name=full_name
+            )
+        membership = Membership.objects.for_workspace(workspace).filter(user=user).first()
+        event_type = "membership.created"
+        if membership is None:
+            membership = Membership.objects.for_workspace(workspace).create(
+                workspace=workspace, user=user, role=invitation.role
+            )
+        else:
+            was_active = membership.is_active
+            event_type = "membership.updated" if was_active else "membership.reactivated"
+            membership.role, membership.is_active = invitation.role, True
+            membership.save(update_fields=["role", "is_active"])
+        locked.accepted_at = timezone.now()
+        locked.save(update_fields=["accepted_at"])
+        record_event(
+            workspace=workspace,
+            actor=user,
+            type="invitation.accepted",
+            subject=locked,
+            payload={"email": invitation.email, "role": invitation.role, "user_id": user.pk},
+        )
+        record_event(
+            workspace=workspace,
+            actor=user,
+            type=event_type,
+            subject=membership,
+            payload={"user_id": user.pk, "role": invitation.role, "invitation_id": invitation.pk},
+        )
+    return membership

@@ -1,0 +1,93 @@
+// Behaviour of the settings pages. A module loaded with the CSP nonce: no inline handlers.
+
+// A form with errors comes back with status 422: swap it in so each error shows next to its
+// field (htmx leaves 4xx answers unswapped by default).
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
+// After a section is swapped in, put the keyboard where the person needs to be next: the
+// first field with an error, the form being edited, or the outcome message.
+document.body.addEventListener("htmx:afterSettle", () => {
+  const section = document.getElementById("settings-section");
+  if (!section) return;
+  const target =
+    section.querySelector("[aria-invalid='true']") ||
+    section.querySelector("form[data-editing] input:not([type=hidden]), form[data-editing] select") ||
+    section.querySelector("#new-api-key") ||
+    section.querySelector(".alert-error") ||
+    section.querySelector(".messages[role=status]");
+  if (!target) return;
+  if (!target.matches("input, select, textarea, button, a")) target.setAttribute("tabindex", "-1");
+  target.focus({ preventScroll: true });
+  target.scrollIntoView({ block: "nearest" });
+});
+
+// Selects that save on change (a member's role). Delegated, so rows swapped in by htmx work.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-submit-on-change]");
+  if (select) select.form.requestSubmit();
+});
+
+// Copy buttons: <button data-copy="input-id" data-copied="Copied">.
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("button[data-copy]");
+  if (!button) return;
+  const input = document.getElementById(button.dataset.copy);
+  if (!input) return;
+  input.select();
+  try {
+    await navigator.clipboard.writeText(input.value);
+  } catch {
+    // Older browsers and pages served over plain HTTP have no async clipboard.
+    document.execCommand("copy");
+  }
+  const status = button.closest(".key-reveal")?.querySelector("[data-copy-status]");
+  if (status) status.textContent = button.dataset.copied;
+  const label = button.textContent;
+  button.textContent = button.dataset.copied;
+  setTimeout(() => { button.textContent = label; }, 2000);
+});
+
+// New custom field: the key follows the label until typed by hand, and the choices box shows
+// only for choice types.
+function slug(text) {
+  return text
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^[^a-z]+|_+$/g, "")
+    .slice(0, 60);
+}
+
+function wireCustomFieldForm(form) {
+  if (!form || form.dataset.wired) return;
+  form.dataset.wired = "1";
+  const label = form.querySelector("[name=label]");
+  const key = form.querySelector("[name=key]");
+  const type = form.querySelector("[name=field_type]");
+  const choices = form.querySelector("[data-choices-field]");
+  if (label && key) {
+    let typed = key.value !== "" && key.value !== slug(label.value);
+    key.addEventListener("input", () => { typed = key.value !== ""; });
+    label.addEventListener("input", () => { if (!typed) key.value = slug(label.value); });
+  }
+  if (type && choices) {
+    const sync = () => {
+      const wanted = type.value === "choice" || type.value === "multi_choice";
+      const hasError = choices.querySelector(".has-error");
+      choices.hidden = !wanted && !hasError;
+    };
+    type.addEventListener("change", sync);
+    sync();
+  }
+}
+
+wireCustomFieldForm(document.querySelector("form[data-custom-field-form]"));
+document.body.addEventListener("htmx:afterSettle", () => {
+  wireCustomFieldForm(document.querySelector("form[data-custom-field-form]"));
+});
