@@ -11,19 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 from django.db import models
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import CharField, Count, F, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext_lazy as _
 
-from vinculo.contacts.models import Account, Contact
-from vinculo.core.access import can, visible
+from vinculo.contacts.models import Account, CompanySize, Contact, LifecycleStage
+from vinculo.core.access import can, membership_for, visible
 from vinculo.core.exceptions import ErrorCollector, NotFound
-from vinculo.core.models import Event
+from vinculo.core.models import CustomFieldDefinition, Event, Membership
 from vinculo.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
-from vinculo.core.roles import Right
+from vinculo.core.roles import Right, Role
 from vinculo.timeline.models import Channel, Interaction, Note, Task, TaskStatus
 from vinculo.timeline.validation import workspace_zone
 
@@ -454,3 +455,427 @@ def record_timeline(
         last = page[-1]
         next_cursor = encode_cursor([last.occurred_at, last.kind, last.id])
     return TimelinePage(items=page, next_cursor=next_cursor)
+
+
+# ---------------------------------------------------------------------------------------------
+# The timeline panel of a record page: the page of entries, the record's audit events put in
+# words, and what the viewer may do there.
+
+RECORD_KINDS = ("contact", "account")
+
+# Field names of `contact.*` / `account.*` event payloads, as people call them. Kept here rather
+# than read from the models' verbose names so that every tracked field is sure to have one.
+FIELD_LABELS: dict[str, Any] = {
+    "first_name": _("first name"),
+    "last_name": _("last name"),
+    "emails": _("emails"),
+    "phones": _("phones"),
+    "job_title": _("job title"),
+    "birthdate": _("birthdate"),
+    "language": _("language"),
+    "lifecycle_stage": _("lifecycle stage"),
+    "source": _("source"),
+    "account_id": _("account"),
+    "owner_id": _("owner"),
+    "street": _("street"),
+    "city": _("city"),
+    "state": _("state"),
+    "postal_code": _("postal code"),
+    "country": _("country"),
+    "external_id": _("external id"),
+    "tags": _("tags"),
+    "name": _("name"),
+    "domain": _("domain"),
+    "industry": _("industry"),
+    "size": _("size"),
+    "phone": _("phone"),
+    "website": _("website"),
+}
+_CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {
+    "lifecycle_stage": LifecycleStage,
+    "size": CompanySize,
+}
+# A changed value is shown up to this many characters (a long description is not an audit line).
+CHANGE_VALUE_MAX = 120
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One field of an audit event: its label and the old and new values, ready to show."""
+
+    field: str
+    label: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class EventWords:
+    """An audit event put in words: the action (`created`, `updated`, …), the changed fields,
+    and the name of its subject when that is not the record whose timeline is shown (a
+    contact's change on its account's timeline)."""
+
+    action: str
+    lines: list[ChangeLine]
+    subject_name: str = ""
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    """One entry of the panel; `words` is set for audit events."""
+
+    entry: TimelineEntry
+    words: EventWords | None = None
+
+
+@dataclass(frozen=True)
+class TimelinePanel:
+    record: Contact | Account
+    kind: str
+    rows: list[PanelRow]
+    next_cursor: str | None
+    can_log: bool
+    can_complete: bool
+
+
+def timeline_record_get(
+    *, workspace: Workspace, viewer: User | None, kind: str, record_id: int
+) -> Contact | Account:
+    """The live contact or account (`kind`) the viewer may see; NotFound otherwise, also for
+    an unknown kind and for records of other workspaces."""
+    if kind not in RECORD_KINDS:
+        raise NotFound(f"There is no {kind} {record_id}.")
+    return _subject(
+        workspace=workspace,
+        viewer=viewer,
+        contact=record_id if kind == "contact" else None,
+        account=record_id if kind == "account" else None,
+    )
+
+
+def _shown(value: Any) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return str(_("yes") if value else _("no"))
+    if isinstance(value, list):
+        return ", ".join(_shown(v) for v in value)
+    if isinstance(value, str) and len(value) == 10 and value[4:5] == "-" and value[7:8] == "-":
+        try:
+            return formats.date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
+        except ValueError:
+            pass
+    text = str(value)
+    return text if len(text) <= CHANGE_VALUE_MAX else text[: CHANGE_VALUE_MAX - 1] + "…"
+
+
+def _event_names(
+    *, workspace: Workspace, viewer: User | None, events: list[Event]
+) -> tuple[dict[int, str], dict[int, str], dict[str, str]]:
+    """Names behind the ids in these events' changes: accounts (those the viewer may see),
+    users, and custom-field labels. One query each, and only when some event needs it."""
+    account_ids: set[int] = set()
+    user_ids: set[int] = set()
+    custom_keys: set[tuple[str, str]] = set()
+    for event in events:
+        for name, pair in ((event.payload or {}).get("changes") or {}).items():
+            values = [v for v in pair if isinstance(v, int) and not isinstance(v, bool)]
+            if name == "account_id":
+                account_ids.update(values)
+            elif name == "owner_id":
+                user_ids.update(values)
+            elif name.startswith("custom_fields."):
+                custom_keys.add((event.subject_type, name.split(".", 1)[1]))
+    accounts: dict[int, str] = {}
+    if account_ids:
+        qs = Account.objects.for_workspace(workspace).filter(pk__in=sorted(account_ids))
+        visible_accounts = visible(qs, workspace=workspace, viewer=viewer, module="accounts")
+        accounts = dict(visible_accounts.values_list("pk", "name"))
+    users: dict[int, str] = {}
+    if user_ids:
+        # Members and former members alike: the owner may have left since.
+        members = Membership.objects.for_workspace(workspace).filter(user_id__in=sorted(user_ids))
+        for membership in members.select_related("user"):
+            users[membership.user_id] = membership.user.display_name
+    labels: dict[str, str] = {}
+    if custom_keys:
+        definitions = CustomFieldDefinition.objects.for_workspace(workspace).filter(
+            object_type__in=sorted({t for t, _k in custom_keys}),
+            key__in=sorted({k for _t, k in custom_keys}),
+        )
+        labels = {f"{d.object_type}:{d.key}": d.label for d in definitions}
+    return accounts, users, labels
+
+
+def _change_line(
+    event: Event,
+    name: str,
+    pair: Any,
+    names: tuple[dict[int, str], dict[int, str], dict[str, str]],
+) -> ChangeLine:
+    accounts, users, custom_labels = names
+    old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+
+    def value(v: Any) -> str:
+        if v is None or isinstance(v, bool) or not isinstance(v, int | str):
+            return _shown(v)
+        if name == "account_id" and isinstance(v, int):
+            return accounts.get(v) or str(_("a hidden account"))
+        if name == "owner_id" and isinstance(v, int):
+            return users.get(v) or str(_("a former member"))
+        choices = _CHOICE_FIELDS.get(name)
+        if choices is not None and v in choices.values:
+            return str(choices(v).label)
+        return _shown(v)
+
+    if name.startswith("custom_fields."):
+        key = name.split(".", 1)[1]
+        label = custom_labels.get(f"{event.subject_type}:{key}", key)
+    else:
+        label = str(FIELD_LABELS.get(name, name.replace("_", " ")))
+    return ChangeLine(field=name, label=label, old=value(old), new=value(new))
+
+
+def timeline_event_words(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    events: list[Event],
+    record: Contact | Account | None = None,
+) -> dict[int, EventWords]:
+    """Each audit event of a record put in words, by event id: `contact.updated` with
+    {"changes": {"lifecycle_stage": ["lead", "customer"]}} becomes the line
+    "lifecycle stage: Lead → Customer". At most three queries for the whole page (account
+    names, user names, custom-field labels), and a fourth for the names of an account's
+    contacts when their changes show on the account's timeline."""
+    if not events:
+        return {}
+    names = _event_names(workspace=workspace, viewer=viewer, events=events)
+    own_contact = record.pk if isinstance(record, Contact) else None
+    others = {
+        e.subject_id for e in events if e.subject_type == "contact" and e.subject_id != own_contact
+    }
+    contact_names: dict[int, str] = {}
+    if others and record is not None:
+        contact_names = {
+            c.pk: c.display_name
+            for c in Contact.objects.for_workspace(workspace).filter(pk__in=sorted(others))
+        }
+    words: dict[int, EventWords] = {}
+    for event in events:
+        changes = (event.payload or {}).get("changes") or {}
+        lines = [
+            _change_line(event, name, pair, names)
+            for name, pair in changes.items()
+            if isinstance(name, str)
+        ]
+        words[event.pk] = EventWords(
+            action=event.type.rsplit(".", 1)[-1],
+            lines=lines,
+            subject_name=contact_names.get(event.subject_id, "")
+            if event.subject_type == "contact"
+            else "",
+        )
+    return words
+
+
+def timeline_panel(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    kind: str,
+    record_id: int,
+    kinds: frozenset[str] | None = None,
+    channels: frozenset[str] | None = None,
+    after: str | None = None,
+    limit: int = 30,
+) -> TimelinePanel:
+    """What a record page's timeline panel shows: one page of the record's timeline (see
+    `record_timeline`), its audit events in words, and whether the viewer may log activity
+    and complete tasks there. NotFound for a record the viewer cannot see."""
+    record = timeline_record_get(workspace=workspace, viewer=viewer, kind=kind, record_id=record_id)
+    page = record_timeline(
+        workspace=workspace,
+        viewer=viewer,
+        contact=record if isinstance(record, Contact) else None,
+        account=record if isinstance(record, Account) else None,
+        kinds=kinds,
+        channels=channels,
+        after=after,
+        limit=limit,
+    )
+    events = [entry.obj for entry in page.items if isinstance(entry.obj, Event)]
+    words = timeline_event_words(workspace=workspace, viewer=viewer, events=events, record=record)
+    return TimelinePanel(
+        record=record,
+        kind=kind,
+        rows=[
+            PanelRow(entry=e, words=words.get(e.id) if e.kind == "event" else None)
+            for e in page.items
+        ],
+        next_cursor=page.next_cursor,
+        can_log=viewer is None
+        or can(workspace=workspace, user=viewer, module="timeline", right=Right.CREATE),
+        can_complete=viewer is None
+        or can(workspace=workspace, user=viewer, module="timeline", right=Right.EDIT),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# "My tasks": open tasks grouped overdue / today / upcoming / no date in the viewer's time zone.
+
+TASK_BUCKETS = ("overdue", "today", "upcoming", "none")
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task: Task
+    # One of TASK_BUCKETS for open tasks, "done" for the others.
+    bucket: str
+
+
+@dataclass(frozen=True)
+class MyTasksPage:
+    rows: list[TaskRow]
+    next_cursor: str | None
+    # Open tasks per bucket, on the first page only (None on the pages after it).
+    counts: dict[str, int] | None
+    # Whether the viewer may list everyone's tasks (the "assignee: anyone" filter).
+    can_see_everyone: bool
+
+
+def tasks_can_see_everyone(*, workspace: Workspace, viewer: User | None) -> bool:
+    """Admins and managers look at the whole team's tasks; others at their own."""
+    membership = membership_for(workspace=workspace, user=viewer)
+    return membership is not None and membership.role in (Role.ADMIN, Role.MANAGER)
+
+
+def _day_bounds(zone: dt.tzinfo, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    today = now.astimezone(zone).date()
+    start = dt.datetime.combine(today, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    return start, end
+
+
+def task_bucket(task: Task, *, start_of_today: dt.datetime, end_of_today: dt.datetime) -> str:
+    if task.status != TaskStatus.OPEN:
+        return "done"
+    if task.due_at is None:
+        return "none"
+    if task.due_at < start_of_today:
+        return "overdue"
+    if task.due_at < end_of_today:
+        return "today"
+    return "upcoming"
+
+
+def task_row(
+    task: Task, *, zone: dt.tzinfo | None = None, now: dt.datetime | None = None
+) -> TaskRow:
+    """A task with its bucket judged now in `zone` (the active time zone by default), for
+    showing one task again after a change."""
+    start, end = _day_bounds(zone or timezone.get_current_timezone(), now or timezone.now())
+    return TaskRow(task=task, bucket=task_bucket(task, start_of_today=start, end_of_today=end))
+
+
+def _invalid_tasks_cursor() -> NoReturn:
+    errors = ErrorCollector()
+    errors.add("cursor", "invalid", "The cursor is not valid for this list.")
+    errors.raise_if_any()
+    raise AssertionError  # unreachable: raise_if_any raised
+
+
+def my_tasks_page(
+    *,
+    workspace: Workspace,
+    viewer: User,
+    status: Literal["open", "done"] = "open",
+    everyone: bool = False,
+    after: str | None = None,
+    limit: int = 50,
+    zone: dt.tzinfo | None = None,
+    now: dt.datetime | None = None,
+) -> MyTasksPage:
+    """The viewer's tasks (or, with `everyone` and the right to it, every task they may see),
+    one keyset page at a time: first those with a due date, soonest first (latest first for
+    done tasks), then those without one, newest first. Each row carries its bucket, judged in
+    `zone` (the viewer's time zone; the active one by default).
+
+    The cursor names the phase ("d." dated, "u." undated) and the keyset position within it,
+    so each phase reads its own index: (workspace, assignee, status, due_at, id) for the dated
+    part. The first page also counts the open tasks per bucket (one query).
+    """
+    zone = zone or timezone.get_current_timezone()
+    now = now or timezone.now()
+    start, end = _day_bounds(zone, now)
+    see_everyone = tasks_can_see_everyone(workspace=workspace, viewer=viewer)
+    statuses = (
+        frozenset({TaskStatus.OPEN})
+        if status == "open"
+        else frozenset({TaskStatus.DONE, TaskStatus.CANCELLED})
+    )
+    qs = visible_items(
+        Task.objects.for_workspace(workspace),
+        workspace=workspace,
+        viewer=viewer,
+        personal_fields=("assignee", "created_by"),
+    ).filter(deleted_at__isnull=True, status__in=sorted(statuses))
+    if not (everyone and see_everyone):
+        qs = qs.filter(assignee_id=viewer.pk)
+    qs = qs.select_related(*TASK_RELATED)
+    dated_order = ["due_at", "id"] if status == "open" else ["-due_at", "-id"]
+    undated_order = ["-created_at", "-id"]
+    dated = qs.filter(due_at__isnull=False)
+    undated = qs.filter(due_at__isnull=True)
+
+    phase, inner = "d", None
+    if after:
+        phase, _sep, inner_text = after.partition(".")
+        if phase not in ("d", "u") or not _sep:
+            _invalid_tasks_cursor()
+        inner = inner_text or None
+
+    items: list[Task] = []
+    next_cursor: str | None = None
+    if phase == "d":
+        page = keyset_page(dated, order=dated_order, after=inner, limit=limit)
+        items = page.items
+        if page.next_cursor:
+            next_cursor = f"d.{page.next_cursor}"
+        elif len(items) < limit:
+            rest = keyset_page(undated, order=undated_order, limit=limit - len(items))
+            items = items + rest.items
+            next_cursor = f"u.{rest.next_cursor}" if rest.next_cursor else None
+        elif undated.exists():
+            next_cursor = "u."
+    else:
+        page = keyset_page(undated, order=undated_order, after=inner, limit=limit)
+        items = page.items
+        next_cursor = f"u.{page.next_cursor}" if page.next_cursor else None
+
+    counts = None
+    if not after and status == "open":
+        totals = qs.order_by().aggregate(
+            overdue=Count("id", filter=Q(due_at__lt=start)),
+            today=Count("id", filter=Q(due_at__gte=start, due_at__lt=end)),
+            upcoming=Count("id", filter=Q(due_at__gte=end)),
+            none=Count("id", filter=Q(due_at__isnull=True)),
+        )
+        counts = {bucket: int(totals[bucket] or 0) for bucket in TASK_BUCKETS}
+    rows = [
+        TaskRow(task=t, bucket=task_bucket(t, start_of_today=start, end_of_today=end))
+        for t in items
+    ]
+    return MyTasksPage(
+        rows=rows, next_cursor=next_cursor, counts=counts, can_see_everyone=see_everyone
+    )
+
+
+def task_assignees(*, workspace: Workspace) -> list[User]:
+    """Active members of the workspace a task may be assigned to, by name."""
+    members = (
+        Membership.objects.for_workspace(workspace)
+        .filter(is_active=True, user__is_active=True)
+        .select_related("user")
+    )
+    return sorted((m.user for m in members), key=lambda u: u.display_name.casefold())

@@ -619,3 +619,99 @@ def activity_rollup_refresh(
         Account.objects.for_workspace(workspace).filter(pk=account_id).update(
             last_activity_at=value
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Task reminders
+
+REMINDER_BATCH = 200
+
+
+def _reminder_url(task: Task, recipient_id: int) -> str:
+    """Where the reminder leads: the assignee's "My tasks", else the record the task is about
+    (its page once it exists, its timeline until then), else "My tasks"."""
+    from django.urls import NoReverseMatch, reverse
+
+    my_tasks = reverse("timeline:my_tasks") + f"#task-{task.pk}"
+    if task.assignee_id == recipient_id:
+        return my_tasks
+    for kind, record_id, page in (
+        ("contact", task.contact_id, "contacts:detail"),
+        ("account", task.account_id, "contacts:account_detail"),
+    ):
+        if record_id is None:
+            continue
+        try:
+            return reverse(page, args=[record_id])
+        except NoReverseMatch:
+            return reverse("timeline:panel", args=[kind, record_id])
+    return my_tasks
+
+
+def task_reminders_send(*, now: dt.datetime | None = None, batch: int = REMINDER_BATCH) -> int:
+    """Notify, once, the assignee (else the creator) of every open task whose reminder time has
+    passed. Runs across workspaces (a periodic job); returns the notifications created.
+
+    Exactly once: each task is claimed by a conditional update of `reminded_at` in the same
+    transaction as its notification, so two workers racing on a task, or a run repeated after
+    a crash, cannot notify twice. Moving the reminder (`task_update`) clears `reminded_at`, so
+    a rescheduled reminder is sent again. A task whose person has left the workspace is marked
+    reminded without a notification.
+
+    Side effects: `collab` notifications; no event (a reminder changes nothing about the task).
+    """
+    from vinculo.collab.models import NotificationKind
+    from vinculo.collab.services import notification_create
+    from vinculo.core.models import Membership
+
+    now = now or timezone.now()
+    sent = 0
+    pending = Task.all_tenants.filter(
+        status=TaskStatus.OPEN,
+        deleted_at__isnull=True,
+        reminder_at__lte=now,
+        reminded_at__isnull=True,
+    )
+    last: tuple[dt.datetime, int] | None = None
+    while True:
+        qs = pending
+        if last is not None:
+            qs = qs.filter(
+                models.Q(reminder_at__gt=last[0]) | models.Q(reminder_at=last[0], id__gt=last[1])
+            )
+        tasks = list(qs.select_related("workspace").order_by("reminder_at", "id")[:batch])
+        if not tasks:
+            return sent
+        people = {p for t in tasks if (p := t.assignee_id or t.created_by_id) is not None}
+        memberships = Membership.all_tenants.filter(
+            workspace_id__in={t.workspace_id for t in tasks},
+            user_id__in=sorted(people),
+            is_active=True,
+            user__is_active=True,
+        ).select_related("user")
+        recipients: dict[tuple[int, int | None], User] = {
+            (m.workspace_id, m.user_id): m.user for m in memberships
+        }
+        for task in tasks:
+            recipient = recipients.get((task.workspace_id, task.assignee_id or task.created_by_id))
+            with transaction.atomic():
+                claimed = Task.all_tenants.filter(
+                    pk=task.pk,
+                    status=TaskStatus.OPEN,
+                    reminder_at=task.reminder_at,
+                    reminded_at__isnull=True,
+                ).update(reminded_at=now)
+                if not claimed or recipient is None:
+                    continue
+                notification_create(
+                    workspace=task.workspace,
+                    actor=None,
+                    user=recipient,
+                    kind=NotificationKind.TASK_REMINDER,
+                    title=task.title,
+                    body=task.description[:500],
+                    url=_reminder_url(task, recipient.pk),
+                )
+                sent += 1
+        assert tasks[-1].reminder_at is not None
+        last = (tasks[-1].reminder_at, tasks[-1].pk)
