@@ -54,7 +54,7 @@ def test_restore_after_the_retention_period_is_a_clear_error(
     assert r.status_code == 410
     assert r["Content-Type"] == "application/problem+json"
     assert r.json()["type"].endswith("/restore-expired")
-    assert "30 days" in r.json()["detail"]
+    assert str(settings.SOFT_DELETE_RETENTION_DAYS) in r.json()["detail"]
     assert model.objects.for_workspace(workspace).get(pk=record.pk).deleted_at is not None
 
 
