@@ -195,6 +195,11 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "/"
 ACCOUNT_LOGOUT_REDIRECT_URL = "/accounts/login/"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Accounts come from admins and invitations (the emailed link proves the address), never from
+# sign-up, so two-factor enrolment does not wait for a separate address verification.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
+MFA_TOTP_ISSUER = "Vínculo"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Vínculo · "
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 12)
 SESSION_SAVE_EVERY_REQUEST = False
 AUTH_PASSWORD_VALIDATORS = [
