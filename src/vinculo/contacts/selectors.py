@@ -5,8 +5,8 @@ of queries, never one per row."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -25,10 +25,10 @@ from vinculo.contacts.models import (
 from vinculo.contacts.search import search_filter
 from vinculo.contacts.services import active_tags
 from vinculo.contacts.validation import COUNTRY_CODES, MAX_ID, workspace_zone
-from vinculo.core.access import visible
+from vinculo.core.access import can, visible
 from vinculo.core.custom_fields import filter_by_custom_fields, parse_custom_field_params
 from vinculo.core.exceptions import ErrorCollector, FieldError, NotFound, ValidationFailed
-from vinculo.core.models import CustomFieldObject, User, Workspace
+from vinculo.core.models import CustomFieldObject, Membership, SavedView, User, Workspace
 from vinculo.core.pagination import Page, decode_cursor, keyset_page
 
 # Each sort is served by an index of the model (workspace first, then these columns).
@@ -461,3 +461,123 @@ def account_search_suggestions(
         .values_list("id", "name", "domain", "city")
     )
     return [AccountSuggestion(*row) for row in rows[: max(1, limit)]]
+
+
+# --- pages: record pages, exports, pickers, saved views -----------------------------------------
+
+EXPORT_BATCH = 200
+
+
+def contact_get_with_deleted(
+    *, workspace: Workspace, viewer: User | None, contact_id: int
+) -> Contact:
+    """A contact `viewer` may see, soft-deleted or not (`deleted_at` says which): its page
+    shows a deleted one with a Restore banner. NotFound otherwise (also other workspaces)."""
+    pk = contact_id if 0 < contact_id <= MAX_ID else 0
+    contact = _contacts_base(workspace=workspace, viewer=viewer).filter(pk=pk).first()
+    if contact is None:
+        raise NotFound(_("There is no such contact."))
+    return contact
+
+
+def account_get_with_deleted(
+    *, workspace: Workspace, viewer: User | None, account_id: int
+) -> Account:
+    """An account `viewer` may see, soft-deleted or not. NotFound otherwise."""
+    pk = account_id if 0 < account_id <= MAX_ID else 0
+    account = _accounts_base(workspace=workspace, viewer=viewer).filter(pk=pk).first()
+    if account is None:
+        raise NotFound(_("There is no such account."))
+    return account
+
+
+def _only_ids(filters: RecordFilters, ids: Iterable[int] | None) -> RecordFilters:
+    if ids is None:
+        return filters
+    wanted = sorted({i for i in ids if 0 < i <= MAX_ID})
+    return replace(filters, exact={**filters.exact, "pk__in": wanted})
+
+
+def contacts_export(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    filters: RecordFilters | None = None,
+    ids: Iterable[int] | None = None,
+) -> Iterator[Contact]:
+    """Every contact of the list `filters` describe (narrowed to `ids` when given), in the
+    list's order, read in keyset batches so an export of any size holds one batch in memory."""
+    filters = _only_ids(filters or RecordFilters(), ids)
+    cursor: str | None = None
+    while True:
+        page = contact_list(
+            workspace=workspace, viewer=viewer, filters=filters, cursor=cursor, limit=EXPORT_BATCH
+        )
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def accounts_export(
+    *,
+    workspace: Workspace,
+    viewer: User | None,
+    filters: RecordFilters | None = None,
+    ids: Iterable[int] | None = None,
+) -> Iterator[Account]:
+    """Like `contacts_export`, for accounts."""
+    filters = _only_ids(filters or RecordFilters(), ids)
+    cursor: str | None = None
+    while True:
+        page = account_list(
+            workspace=workspace, viewer=viewer, filters=filters, cursor=cursor, limit=EXPORT_BATCH
+        )
+        yield from page.items
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+def owner_choices(*, workspace: Workspace, viewer: User | None) -> list[User]:
+    """The active members a record can be given to, by name: what owner pickers and the
+    owner filter offer. One query; nothing for a viewer who sees neither contacts nor
+    accounts."""
+    if viewer is not None and not (
+        can(workspace=workspace, user=viewer, module="contacts", right="view")
+        or can(workspace=workspace, user=viewer, module="accounts", right="view")
+    ):
+        return []
+    members = Membership.objects.for_workspace(workspace).filter(
+        is_active=True, user__is_active=True
+    )
+    users = [m.user for m in members.select_related("user")]
+    return sorted(users, key=lambda u: (u.display_name.casefold(), u.pk))
+
+
+def _saved_views(*, workspace: Workspace, viewer: User, object_type: str) -> QuerySet[SavedView]:
+    module = {"contact": "contacts", "account": "accounts"}.get(object_type)
+    qs = SavedView.objects.for_workspace(workspace).filter(object_type=object_type)
+    if module is None or not can(workspace=workspace, user=viewer, module=module, right="view"):
+        return qs.none()
+    return qs.filter(Q(owner=viewer) | Q(shared=True))
+
+
+def savedview_list(*, workspace: Workspace, viewer: User, object_type: str) -> list[SavedView]:
+    """The views of one list (`contact` or `account`) the viewer may open: their own and the
+    shared ones, by name, with their owners. One query."""
+    qs = _saved_views(workspace=workspace, viewer=viewer, object_type=object_type)
+    views = list(qs.select_related("owner"))
+    return sorted(views, key=lambda v: (v.name.casefold(), v.pk))
+
+
+def savedview_get(
+    *, workspace: Workspace, viewer: User, object_type: str, view_id: int
+) -> SavedView:
+    """One view of that list the viewer may open (their own or shared); NotFound otherwise."""
+    pk = view_id if 0 < view_id <= MAX_ID else 0
+    qs = _saved_views(workspace=workspace, viewer=viewer, object_type=object_type)
+    view = qs.select_related("owner").filter(pk=pk).first()
+    if view is None:
+        raise NotFound(_("There is no such view."))
+    return view

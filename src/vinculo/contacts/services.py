@@ -26,11 +26,21 @@ from vinculo.contacts.search import (
     contact_search_document,
     contact_sort_name,
 )
-from vinculo.contacts.validation import CleanedInput, account_validate, contact_validate
-from vinculo.core.access import require, visible
+from vinculo.contacts.validation import MAX_ID, CleanedInput, account_validate, contact_validate
+from vinculo.contacts.validation import _owner as validate_owner
+from vinculo.contacts.validation import _tags as validate_tag_names
+from vinculo.core.access import can, require, visible
+from vinculo.core.custom_fields import CF_PARAM_PREFIX
 from vinculo.core.events import record_event, record_events_bulk
-from vinculo.core.exceptions import ApplicationError, NotFound
-from vinculo.core.models import Event, Tag, User, Workspace
+from vinculo.core.exceptions import (
+    ApplicationError,
+    ErrorCollector,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from vinculo.core.models import Event, SavedView, Tag, User, Workspace
 from vinculo.core.roles import Right
 
 R = TypeVar("R", Contact, Account)
@@ -601,3 +611,581 @@ def records_purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
                 )
             removed[key] += len(rows)
     return removed
+
+
+# --- pages: tags in place, bulk actions, saved views --------------------------------------------
+# The list and record pages of the web app change records through these. Bulk actions take ids
+# as the page sent them: ids the actor cannot see (another workspace's, someone else's under an
+# own/team scope, deleted ones) are skipped exactly like ids that do not exist.
+
+BULK_MAX = 500
+SAVED_VIEW_MODULES = {"contact": "contacts", "account": "accounts"}
+SAVED_VIEW_MAX_COLUMNS = 40
+
+
+def contact_tag_add(
+    *, workspace: Workspace, actor: User | None, contact_id: int, name: str
+) -> Contact:
+    """Add one tag (by name, created when missing) to a contact. Same effects as
+    `contact_update`; adding a tag it has already changes nothing."""
+    with transaction.atomic():
+        current = _current_tag_names(workspace, ContactTag, "contact", contact_id)
+        return contact_update(
+            workspace=workspace,
+            actor=actor,
+            contact_id=contact_id,
+            data={"tags": [*current, name]},
+        )
+
+
+def contact_tag_remove(
+    *, workspace: Workspace, actor: User | None, contact_id: int, name: str
+) -> Contact:
+    """Take one tag (by name, any case) off a contact. Same effects as `contact_update`."""
+    with transaction.atomic():
+        current = _current_tag_names(workspace, ContactTag, "contact", contact_id)
+        kept = [t for t in current if t.casefold() != name.strip().casefold()]
+        return contact_update(
+            workspace=workspace, actor=actor, contact_id=contact_id, data={"tags": kept}
+        )
+
+
+def account_tag_add(
+    *, workspace: Workspace, actor: User | None, account_id: int, name: str
+) -> Account:
+    """Add one tag (by name, created when missing) to an account. Same effects as
+    `account_update`."""
+    with transaction.atomic():
+        current = _current_tag_names(workspace, AccountTag, "account", account_id)
+        return account_update(
+            workspace=workspace,
+            actor=actor,
+            account_id=account_id,
+            data={"tags": [*current, name]},
+        )
+
+
+def account_tag_remove(
+    *, workspace: Workspace, actor: User | None, account_id: int, name: str
+) -> Account:
+    """Take one tag (by name, any case) off an account. Same effects as `account_update`."""
+    with transaction.atomic():
+        current = _current_tag_names(workspace, AccountTag, "account", account_id)
+        kept = [t for t in current if t.casefold() != name.strip().casefold()]
+        return account_update(
+            workspace=workspace, actor=actor, account_id=account_id, data={"tags": kept}
+        )
+
+
+def _current_tag_names(
+    workspace: Workspace, link_model: Any, link_field: str, record_id: int
+) -> list[str]:
+    return list(
+        link_model.objects.for_workspace(workspace)
+        .filter(**{f"{link_field}_id": record_id}, tag__deleted_at__isnull=True)
+        .order_by("tag__name")
+        .values_list("tag__name", flat=True)
+    )
+
+
+def _bulk_ids(ids: Iterable[Any]) -> list[int]:
+    """The distinct well-formed ids of a selection; a selection larger than BULK_MAX is
+    refused as a whole rather than half done."""
+    wanted = sorted(
+        {i for i in ids if isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID}
+    )
+    if len(wanted) > BULK_MAX:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "ids",
+                    "too-many",
+                    _("Select at most %(max)d records at a time.") % {"max": BULK_MAX},
+                )
+            ]
+        )
+    return wanted
+
+
+def _bulk_records(
+    model: type[R],
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    module: str,
+    ids: list[int],
+    deleted: bool = False,
+) -> list[R]:
+    """The selected records the actor may see, locked for the transaction, by id."""
+    if not ids:
+        return []
+    qs = visible(
+        model.objects.for_workspace(workspace),
+        workspace=workspace,
+        viewer=actor,
+        module=module,
+    )
+    qs = qs.filter(pk__in=ids, deleted_at__isnull=not deleted)
+    return list(qs.select_for_update(of=("self",)).order_by("pk"))
+
+
+def _bulk_event(
+    workspace: Workspace, actor: User | None, label: str, pk: int, kind: str, payload: Any
+) -> Event:
+    return Event(
+        workspace=workspace,
+        type=f"{label}.{kind}",
+        subject_type=label,
+        subject_id=pk,
+        actor=actor if actor is not None and actor.pk else None,
+        payload=payload,
+        occurred_at=timezone.now(),
+    )
+
+
+def _bulk_tag(
+    model: type[R],
+    link_model: Any,
+    *,
+    label: str,
+    module: str,
+    workspace: Workspace,
+    actor: User | None,
+    ids: Iterable[Any],
+    tags: list[str],
+) -> list[int]:
+    require(workspace=workspace, user=actor, module=module, right=Right.EDIT)
+    errors = ErrorCollector()
+    names = validate_tag_names(errors, tags)
+    if not names and not errors.errors:
+        errors.add("tags", "required", _("Enter a tag."))
+    errors.raise_if_any()
+    wanted = _bulk_ids(ids)
+    with transaction.atomic():
+        records = _bulk_records(model, workspace=workspace, actor=actor, module=module, ids=wanted)
+        if not records:
+            return []
+        resolved = tags_resolve(workspace=workspace, names=names)
+        links = link_model.objects.for_workspace(workspace)
+        current: dict[int, set[int]] = {r.pk: set() for r in records}
+        before: dict[int, list[str]] = {r.pk: [] for r in records}
+        rows = links.filter(**{f"{label}_id__in": list(current)}).values_list(
+            f"{label}_id", "tag_id", "tag__name", "tag__deleted_at"
+        )
+        for record_id, tag_id, tag_name, tag_deleted_at in rows:
+            current[record_id].add(tag_id)
+            if tag_deleted_at is None:
+                before[record_id].append(tag_name)
+        new_links: list[Any] = []
+        events: list[Event] = []
+        changed: list[int] = []
+        for record in records:
+            added: list[Tag] = [t for t in resolved if t.pk not in current[record.pk]]
+            if not added:
+                continue
+            changed.append(record.pk)
+            new_links += [link_model(workspace=workspace, tag=t, **{label: record}) for t in added]
+            old: list[str] = sorted(before[record.pk], key=str.casefold)
+            new = sorted([*old, *(t.name for t in added)], key=str.casefold)
+            events.append(
+                _bulk_event(
+                    workspace, actor, label, record.pk, "updated", {"changes": {"tags": [old, new]}}
+                )
+            )
+        links.bulk_create(new_links)
+        if changed:
+            model.objects.for_workspace(workspace).filter(pk__in=changed).update(
+                updated_at=timezone.now()
+            )
+        record_events_bulk(events)
+    return changed
+
+
+def _bulk_assign(
+    model: type[R],
+    *,
+    label: str,
+    module: str,
+    workspace: Workspace,
+    actor: User | None,
+    ids: Iterable[Any],
+    owner_id: int | None,
+) -> list[int]:
+    require(workspace=workspace, user=actor, module=module, right=Right.EDIT)
+    errors = ErrorCollector()
+    owner = validate_owner(errors, owner_id, workspace=workspace) if owner_id is not None else None
+    errors.raise_if_any()
+    wanted = _bulk_ids(ids)
+    with transaction.atomic():
+        records = _bulk_records(model, workspace=workspace, actor=actor, module=module, ids=wanted)
+        changed = [r for r in records if r.owner_id != owner]
+        if not changed:
+            return []
+        model.objects.for_workspace(workspace).filter(pk__in=[r.pk for r in changed]).update(
+            owner_id=owner, updated_at=timezone.now()
+        )
+        record_events_bulk(
+            [
+                _bulk_event(
+                    workspace,
+                    actor,
+                    label,
+                    r.pk,
+                    "updated",
+                    {"changes": {"owner_id": [r.owner_id, owner]}},
+                )
+                for r in changed
+            ]
+        )
+    return [r.pk for r in changed]
+
+
+def _record_name(record: Any) -> str:
+    return str(record.display_name if isinstance(record, Contact) else record.name)
+
+
+def _bulk_delete(
+    model: type[R],
+    *,
+    label: str,
+    module: str,
+    workspace: Workspace,
+    actor: User | None,
+    ids: Iterable[Any],
+) -> list[int]:
+    require(workspace=workspace, user=actor, module=module, right=Right.DELETE)
+    wanted = _bulk_ids(ids)
+    with transaction.atomic():
+        records = _bulk_records(model, workspace=workspace, actor=actor, module=module, ids=wanted)
+        if not records:
+            return []
+        model.objects.for_workspace(workspace).filter(pk__in=[r.pk for r in records]).update(
+            deleted_at=timezone.now()
+        )
+        record_events_bulk(
+            [
+                _bulk_event(workspace, actor, label, r.pk, "deleted", {"name": _record_name(r)})
+                for r in records
+            ]
+        )
+    return [r.pk for r in records]
+
+
+def _bulk_restore(
+    model: type[R],
+    *,
+    label: str,
+    module: str,
+    workspace: Workspace,
+    actor: User | None,
+    ids: Iterable[Any],
+) -> list[int]:
+    require(workspace=workspace, user=actor, module=module, right=Right.DELETE)
+    wanted = _bulk_ids(ids)
+    with transaction.atomic():
+        now = timezone.now()
+        records = [
+            r
+            for r in _bulk_records(
+                model, workspace=workspace, actor=actor, module=module, ids=wanted, deleted=True
+            )
+            if r.deleted_at is not None and not _restore_deadline_passed(r.deleted_at, now)
+        ]
+        if not records:
+            return []
+        model.objects.for_workspace(workspace).filter(pk__in=[r.pk for r in records]).update(
+            deleted_at=None
+        )
+        record_events_bulk(
+            [
+                _bulk_event(workspace, actor, label, r.pk, "restored", {"name": _record_name(r)})
+                for r in records
+            ]
+        )
+    return [r.pk for r in records]
+
+
+def contacts_bulk_tag(
+    *, workspace: Workspace, actor: User | None, contact_ids: Iterable[Any], tags: list[str]
+) -> list[int]:
+    """Add the tags (by name, created when missing) to every selected contact the actor may
+    see, in one transaction. Records `contact.updated` (changes: tags) for each contact that
+    gained a tag and returns their ids. Raises PermissionDenied or ValidationFailed (tags,
+    ids)."""
+    return _bulk_tag(
+        Contact,
+        ContactTag,
+        label="contact",
+        module="contacts",
+        workspace=workspace,
+        actor=actor,
+        ids=contact_ids,
+        tags=tags,
+    )
+
+
+def contacts_bulk_assign(
+    *, workspace: Workspace, actor: User | None, contact_ids: Iterable[Any], owner_id: int | None
+) -> list[int]:
+    """Give every selected contact the actor may see to `owner_id` (an active member; None
+    leaves them unowned), in one transaction. Records `contact.updated` (changes: owner_id)
+    for each contact whose owner changed and returns their ids."""
+    return _bulk_assign(
+        Contact,
+        label="contact",
+        module="contacts",
+        workspace=workspace,
+        actor=actor,
+        ids=contact_ids,
+        owner_id=owner_id,
+    )
+
+
+def contacts_bulk_delete(
+    *, workspace: Workspace, actor: User | None, contact_ids: Iterable[Any]
+) -> list[int]:
+    """Soft-delete every selected live contact the actor may see, in one transaction
+    (restorable like `contact_delete`). Records `contact.deleted` for each; returns their
+    ids, which `contacts_bulk_restore` takes to undo."""
+    return _bulk_delete(
+        Contact,
+        label="contact",
+        module="contacts",
+        workspace=workspace,
+        actor=actor,
+        ids=contact_ids,
+    )
+
+
+def contacts_bulk_restore(
+    *, workspace: Workspace, actor: User | None, contact_ids: Iterable[Any]
+) -> list[int]:
+    """Bring back the selected soft-deleted contacts still within the retention period, in
+    one transaction. Records `contact.restored` for each; returns their ids."""
+    return _bulk_restore(
+        Contact,
+        label="contact",
+        module="contacts",
+        workspace=workspace,
+        actor=actor,
+        ids=contact_ids,
+    )
+
+
+def accounts_bulk_tag(
+    *, workspace: Workspace, actor: User | None, account_ids: Iterable[Any], tags: list[str]
+) -> list[int]:
+    """Like `contacts_bulk_tag`, for accounts (`account.updated` events)."""
+    return _bulk_tag(
+        Account,
+        AccountTag,
+        label="account",
+        module="accounts",
+        workspace=workspace,
+        actor=actor,
+        ids=account_ids,
+        tags=tags,
+    )
+
+
+def accounts_bulk_assign(
+    *, workspace: Workspace, actor: User | None, account_ids: Iterable[Any], owner_id: int | None
+) -> list[int]:
+    """Like `contacts_bulk_assign`, for accounts (`account.updated` events)."""
+    return _bulk_assign(
+        Account,
+        label="account",
+        module="accounts",
+        workspace=workspace,
+        actor=actor,
+        ids=account_ids,
+        owner_id=owner_id,
+    )
+
+
+def accounts_bulk_delete(
+    *, workspace: Workspace, actor: User | None, account_ids: Iterable[Any]
+) -> list[int]:
+    """Like `contacts_bulk_delete`, for accounts (`account.deleted` events); their contacts
+    keep the link, as with `account_delete`."""
+    return _bulk_delete(
+        Account,
+        label="account",
+        module="accounts",
+        workspace=workspace,
+        actor=actor,
+        ids=account_ids,
+    )
+
+
+def accounts_bulk_restore(
+    *, workspace: Workspace, actor: User | None, account_ids: Iterable[Any]
+) -> list[int]:
+    """Like `contacts_bulk_restore`, for accounts (`account.restored` events)."""
+    return _bulk_restore(
+        Account,
+        label="account",
+        module="accounts",
+        workspace=workspace,
+        actor=actor,
+        ids=account_ids,
+    )
+
+
+def _savedview_clean(
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    object_type: str,
+    name: str | None,
+    query: Mapping[str, Any] | None,
+    columns: Sequence[Any] | None,
+) -> dict[str, Any]:
+    """The values to store, or ValidationFailed naming every bad one. The query must be a
+    list the page can show: it is checked by the same parser the list uses."""
+    from vinculo.contacts import selectors  # the selectors read this module's tag helpers
+
+    errors = ErrorCollector()
+    values: dict[str, Any] = {}
+    if name is not None:
+        text = " ".join(name.split()) if isinstance(name, str) else ""
+        if not text:
+            errors.add("name", "required", _("Give the view a name."))
+        elif len(text) > 120:
+            errors.add("name", "too-long", _("Use at most %(max)d characters.") % {"max": 120})
+        values["name"] = text
+    if query is not None:
+        cleaned: dict[str, Any] = {}
+        for key, value in query.items():
+            items = value if isinstance(value, list) else [value]
+            if not isinstance(key, str) or not all(isinstance(v, str) for v in items):
+                errors.add("query", "invalid-type", _("A view keeps text filters only."))
+                continue
+            cleaned[key] = value
+        plain = {k: v for k, v in cleaned.items() if not k.startswith(CF_PARAM_PREFIX)}
+        custom = [
+            (k, v)
+            for k, values_ in cleaned.items()
+            if k.startswith(CF_PARAM_PREFIX)
+            for v in (values_ if isinstance(values_, list) else [values_])
+        ]
+        parse = selectors.contact_filters if object_type == "contact" else selectors.account_filters
+        try:
+            parse(workspace=workspace, viewer=actor, params=plain, custom_field_params=custom)
+        except ValidationFailed as exc:
+            errors.errors += [FieldError(f"query.{e.field}", e.code, e.message) for e in exc.errors]
+        values["query"] = cleaned
+    if columns is not None:
+        if (
+            not isinstance(columns, list | tuple)
+            or len(columns) > SAVED_VIEW_MAX_COLUMNS
+            or not all(isinstance(c, str) and 0 < len(c) <= 70 for c in columns)
+        ):
+            errors.add("columns", "invalid", _("Choose the columns from the list."))
+        else:
+            values["columns"] = list(dict.fromkeys(columns))
+    errors.raise_if_any()
+    return values
+
+
+def _savedview_module(object_type: str) -> str:
+    module = SAVED_VIEW_MODULES.get(object_type)
+    if module is None:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "object_type", "invalid-choice", _("Views exist for contacts and accounts.")
+                )
+            ]
+        )
+    return module
+
+
+def savedview_create(
+    *,
+    workspace: Workspace,
+    actor: User,
+    object_type: str,
+    name: str,
+    shared: bool = False,
+    query: Mapping[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+) -> SavedView:
+    """Save a list's filters, sort and columns under a name, private to the actor or shared
+    with the workspace. Sharing needs the edit right on the list's module (views others see
+    are part of how the workspace works). No event: a view is a way of looking, not a change
+    to a customer. Raises PermissionDenied or ValidationFailed (name, query.<param>, columns)."""
+    module = _savedview_module(object_type)
+    require(workspace=workspace, user=actor, module=module, right=Right.VIEW)
+    if shared:
+        require(workspace=workspace, user=actor, module=module, right=Right.EDIT)
+    values = _savedview_clean(
+        workspace=workspace,
+        actor=actor,
+        object_type=object_type,
+        name=name,
+        query=query or {},
+        columns=columns or [],
+    )
+    with transaction.atomic():
+        return SavedView.objects.for_workspace(workspace).create(
+            workspace=workspace, object_type=object_type, owner=actor, shared=shared, **values
+        )
+
+
+def _savedview_for_write(*, workspace: Workspace, actor: User, view_id: int) -> SavedView:
+    """A view the actor may change: their own, or a shared one for those who hold the
+    workspace's settings. Views the actor cannot see are NotFound."""
+    view = (
+        SavedView.objects.for_workspace(workspace)
+        .select_for_update()
+        .filter(Q(owner=actor) | Q(shared=True), pk=view_id if 0 < view_id <= MAX_ID else 0)
+        .first()
+    )
+    if view is None:
+        raise NotFound(_("There is no such view."))
+    if view.owner_id != actor.pk and not can(
+        workspace=workspace, user=actor, module="settings", right=Right.EDIT
+    ):
+        raise PermissionDenied(_("Only the person who saved this view can change it."))
+    return view
+
+
+def savedview_update(
+    *,
+    workspace: Workspace,
+    actor: User,
+    view_id: int,
+    name: str | None = None,
+    shared: bool | None = None,
+    query: Mapping[str, Any] | None = None,
+    columns: Sequence[str] | None = None,
+) -> SavedView:
+    """Change what is given (None leaves it) of a view the actor may change. No event.
+    Raises NotFound, PermissionDenied or ValidationFailed."""
+    with transaction.atomic():
+        view = _savedview_for_write(workspace=workspace, actor=actor, view_id=view_id)
+        module = _savedview_module(view.object_type)
+        if shared:
+            require(workspace=workspace, user=actor, module=module, right=Right.EDIT)
+        values = _savedview_clean(
+            workspace=workspace,
+            actor=actor,
+            object_type=view.object_type,
+            name=name,
+            query=query,
+            columns=columns,
+        )
+        if shared is not None:
+            values["shared"] = shared
+        for key, value in values.items():
+            setattr(view, key, value)
+        view.save()
+    return view
+
+
+def savedview_delete(*, workspace: Workspace, actor: User, view_id: int) -> None:
+    """Delete a view the actor may change (a hard delete: nothing about a customer is lost).
+    No event. Raises NotFound or PermissionDenied."""
+    with transaction.atomic():
+        _savedview_for_write(workspace=workspace, actor=actor, view_id=view_id).delete()
