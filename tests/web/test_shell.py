@@ -241,7 +241,7 @@ def test_dates_follow_the_language(workspace):
 
     engine = engines["django"]
     with translation.override("pt-br"):
-        assert engine.from_string(template).render({"day": day}) == "5 de Março de 2026|05/03/2026"
+        assert engine.from_string(template).render({"day": day}) == "5 de março de 2026|05/03/2026"
     with translation.override("en"):
         assert engine.from_string(template).render({"day": day}) == "March 5, 2026|03/05/2026"
 

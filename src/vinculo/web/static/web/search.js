@@ -88,12 +88,12 @@ if (form && input && popup) {
       }
       // Otherwise the form submits: the full results page.
     } else if (event.key === "Escape") {
+      // A search input clears itself on Escape; the first Escape only closes the popup.
       if (!popup.hidden) {
+        event.preventDefault();
         event.stopPropagation();
         close();
-      } else if (input.value) {
-        input.value = "";
-      } else {
+      } else if (!input.value) {
         input.blur();
       }
     } else if (event.key === "Home" || event.key === "End") {
