@@ -155,6 +155,9 @@ def main() -> None:
     for text, values in slowest:
         print(f"#   slowest keystroke {text!r}: {statistics.median(values):.1f} ms", flush=True)
 
+    home = reverse("home")
+    report("home_page", measure(lambda: timed(client, home), args.rounds), None)
+
     results = reverse("web:search")
     report(
         "search_results_page",

@@ -288,3 +288,23 @@ def test_a_group_says_when_there_are_more(workspace, admin, contact_factory):
     assert len(group.hits) == 3 and group.has_more
     (group,) = global_search(workspace=workspace, viewer=admin, query="lia", limit=4)
     assert len(group.hits) == 4 and not group.has_more
+
+
+def test_a_full_group_links_to_its_list_page_once_it_exists(admin_client, workspace, admin):
+    def many(*, workspace, viewer, query, limit):
+        return [
+            SearchHit(title=f"Item {n}", subtitle="", url=f"/items/{n}/", kind="item")
+            for n in range(limit + 1)
+        ]
+
+    register_search_provider("items", "Items", many, list_url_name="web:search")
+    register_search_provider("ghosts", "Ghosts", many, list_url_name="ghosts:list")
+    try:
+        groups = {g.key: g for g in global_search(workspace=workspace, viewer=admin, query="it")}
+        assert groups["items"].list_url == "/search?q=it"
+        assert groups["ghosts"].list_url is None
+        html = admin_client.get(RESULTS, {"q": "it em"}).content.decode()
+        assert 'href="/search?q=it+em">Ver todos em Items</a>' in html
+    finally:
+        unregister_search_provider("items")
+        unregister_search_provider("ghosts")

@@ -16,6 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlencode
+
+from django.urls import NoReverseMatch, reverse
 
 if TYPE_CHECKING:
     from vinculo.core.models import User, Workspace
@@ -45,6 +48,16 @@ class SearchProvider:
     label: Any  # a lazy translation, rendered in the reader's language
     func: SearchFunc | Callable[..., list[SearchHit]]
     order: int = 100
+    # The module's list page that takes the same `q`, for "see them all in the list".
+    list_url_name: str | None = None
+
+    def list_url(self, query: str) -> str | None:
+        if not self.list_url_name:
+            return None
+        try:
+            return f"{reverse(self.list_url_name)}?{urlencode({'q': query})}"
+        except NoReverseMatch:
+            return None
 
 
 @dataclass(frozen=True)
@@ -53,17 +66,26 @@ class SearchGroup:
     label: str
     hits: list[SearchHit]
     has_more: bool
+    list_url: str | None = None
 
 
 _PROVIDERS: dict[str, SearchProvider] = {}
 
 
 def register_search_provider(
-    key: str, label: Any, func: SearchFunc | Callable[..., list[SearchHit]], *, order: int = 100
+    key: str,
+    label: Any,
+    func: SearchFunc | Callable[..., list[SearchHit]],
+    *,
+    order: int = 100,
+    list_url_name: str | None = None,
 ) -> None:
     """Add (or replace, for the same key) a provider of global-search hits. Groups appear in
-    `order`, then by key."""
-    _PROVIDERS[key] = SearchProvider(key=key, label=label, func=func, order=order)
+    `order`, then by key. `list_url_name` names the module's list page that filters by `q`; the
+    results page links to it once it exists."""
+    _PROVIDERS[key] = SearchProvider(
+        key=key, label=label, func=func, order=order, list_url_name=list_url_name
+    )
 
 
 def unregister_search_provider(key: str) -> None:
@@ -99,6 +121,7 @@ def global_search(
                     label=str(provider.label),
                     hits=hits[:limit],
                     has_more=len(hits) > limit,
+                    list_url=provider.list_url(text),
                 )
             )
     return groups

@@ -52,5 +52,9 @@ def account_hits(*, workspace: Workspace, viewer: User, query: str, limit: int) 
 
 
 def register() -> None:
-    register_search_provider("contacts", _("Contacts"), contact_hits, order=10)
-    register_search_provider("accounts", _("Accounts"), account_hits, order=20)
+    register_search_provider(
+        "contacts", _("Contacts"), contact_hits, order=10, list_url_name="contacts:list"
+    )
+    register_search_provider(
+        "accounts", _("Accounts"), account_hits, order=20, list_url_name="contacts:accounts"
+    )
