@@ -306,7 +306,10 @@ def my_tasks(request: HttpRequest) -> HttpResponse:
         "status": status,
         "everyone": everyone,
         "now": timezone.now(),
-        "summary": [(key, label, data.counts[key]) for key, label in BUCKET_LABELS if data.counts],
+        # Counts per bucket, worth showing only when there is something to count.
+        "summary": [(key, label, data.counts[key]) for key, label in BUCKET_LABELS]
+        if data.counts and any(data.counts.values())
+        else [],
         "more_url": more_url,
         # The bucket of the last row already shown, so a "load more" page does not repeat
         # the heading it continues under.
