@@ -103,11 +103,22 @@ class Ctx:
 SettingsView = Callable[..., HttpResponse]
 
 
+# Which right a write in each section needs; API keys: every member, for their own keys.
+SECTION_WRITES = {
+    "workspace": "manage_settings",
+    "users": "manage_settings",
+    "teams": "manage_settings",
+    "custom_fields": "manage_settings",
+    "tags": "manage_tags",
+}
+
+
 def settings_view(
     section: str | None, *, methods: tuple[str, ...] = ("GET",)
 ) -> Callable[[SettingsView], SettingsView]:
-    """Signed-in members only; the section must be one the role may open (else 403). Domain
-    NotFound answers 404 and PermissionDenied 403, like Django's own."""
+    """Signed-in members only; the section must be one the role may open, and a write one the
+    role may change (else 403, before any input is read). Domain NotFound answers 404 and
+    PermissionDenied 403, like Django's own."""
 
     def decorate(view: SettingsView) -> SettingsView:
         @login_required
@@ -122,6 +133,9 @@ def settings_view(
             try:
                 access = selectors.settings_access(workspace=workspace, viewer=user)
                 if section is not None and section not in access.sections:
+                    raise DjangoPermissionDenied
+                writes = SECTION_WRITES.get(section or "")
+                if request.method == "POST" and writes and not getattr(access, writes):
                     raise DjangoPermissionDenied
                 ctx = Ctx(request, workspace, user, access, section or "")
                 return view(ctx, *args, **kwargs)
