@@ -346,3 +346,28 @@ def test_the_shell_catalogue_is_complete():
     assert [msgid for msgid, strs, _ in entries if not all(strs)] == []
     assert [msgid for msgid, _, fuzzy in entries if fuzzy] == []
     assert (folder / "django.mo").stat().st_mtime >= (folder / "django.po").stat().st_mtime - 5
+
+
+def test_a_page_under_an_entrys_path_but_of_another_module_is_not_marked(rf, admin, workspace):
+    from django.urls import resolve
+
+    entries = [("home", "Home", None), ("web:search", "Search", None)]
+    for path, active in [
+        ("/search", ["Search"]),
+        ("/search/suggest", ["Search"]),
+        ("/", ["Home"]),
+        ("/preferences", []),
+    ]:
+        request = rf.get(path)
+        request.resolver_match = resolve(path)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(shell, "NAV_ENTRIES", entries)
+            items = shell._nav(request, admin, workspace)
+        assert [i.label for i in items if i.active] == active, path
+    # The two-factor pages live under /accounts/ like the Accounts module, but are allauth's.
+    request = rf.get("/accounts/2fa/")
+    request.resolver_match = resolve("/accounts/2fa/")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(shell, "NAV_ENTRIES", [("web:search", "Search", None)])
+        mp.setattr(shell, "reverse", lambda name: "/accounts/")
+        assert [i.active for i in shell._nav(request, admin, workspace)] == [False]

@@ -79,6 +79,10 @@ def _is_active(path: str, url: str) -> bool:
 
 
 def _nav(request: HttpRequest, user: User, workspace: Workspace | None) -> list[NavItem]:
+    # A page belongs to an entry when it sits under the entry's path *and* in its URL namespace:
+    # /accounts/2fa/ (allauth) is under /accounts/ but is not the Accounts module.
+    match = request.resolver_match
+    current_namespace = match.namespace if match is not None else None
     items = []
     for name, label, module in NAV_ENTRIES:
         try:
@@ -94,7 +98,8 @@ def _nav(request: HttpRequest, user: User, workspace: Workspace | None) -> list[
             NavItem(
                 label=str(label),
                 url=url,
-                active=_is_active(request.path, url),
+                active=_is_active(request.path, url)
+                and name.rpartition(":")[0] == current_namespace,
                 icon=NAV_ICONS.get(name, "dot"),
             )
         )
