@@ -1,5 +1,8 @@
 # Vínculo: `make run` starts a demo on http://$(HOST):$(PORT); `make test` runs the whole suite.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip's notes about this machine's extra package indexes are noise, not news.
+PIP_QUIET := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 HOST ?= 127.0.0.1
 PORT ?= 8000
 VENV ?= .venv
@@ -26,14 +29,14 @@ endef
 
 $(BIN)/python:
 	@py="$$($(find_python))" && echo "Creating $(VENV) with $$py" && "$$py" -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade pip $(PIP_QUIET)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e . $(PIP_QUIET)
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' $(PIP_QUIET)
 	@touch $@
 
 venv: $(VENV)/.installed
