@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include(("vinculo.contacts.urls", "contacts"))),
     path("", include(("vinculo.timeline.urls", "timeline"))),
     path("", include(("vinculo.collab.urls", "collab"))),
     path("", include("vinculo.web.urls")),
