@@ -371,3 +371,13 @@ def test_a_page_under_an_entrys_path_but_of_another_module_is_not_marked(rf, adm
         mp.setattr(shell, "NAV_ENTRIES", [("web:search", "Search", None)])
         mp.setattr(shell, "reverse", lambda name: "/accounts/")
         assert [i.active for i in shell._nav(request, admin, workspace)] == [False]
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [("/contacts/", "Contatos"), ("/accounts/", "Empresas"), ("/accounts/2fa/", None)],
+)
+def test_the_module_being_viewed_is_current(admin_client, path, current):
+    html = admin_client.get(path).content.decode()
+    marked = re.findall(r'aria-current="page">\s*<svg.*?</svg>\s*([^<]+)</a>', html, re.S)
+    assert marked == ([current] if current else [])
