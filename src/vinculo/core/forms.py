@@ -16,6 +16,7 @@ from django.conf import settings
 from django.forms.renderers import DjangoTemplates
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.core.exceptions import ValidationFailed
 from vinculo.core.models import CustomFieldObject, CustomFieldType, Workspace
@@ -125,7 +126,9 @@ class WorkspaceForm(PageForm):
 
 class InvitationForm(PageForm):
     email = forms.EmailField(
-        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "off"})
+        label=pgettext_lazy("address", "Email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.SALES)
 

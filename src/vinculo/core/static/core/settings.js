@@ -1,5 +1,9 @@
 // Behaviour of the settings pages. A module loaded with the CSP nonce: no inline handlers.
 
+// htmx copies "style" attributes while settling a swap; the CSP forbids style attributes, and
+// a browser may leave an empty one on a field it autofilled, so settle only the others.
+if (window.htmx) window.htmx.config.attributesToSettle = ["class", "width", "height"];
+
 // A form with errors comes back with status 422: swap it in so each error shows next to its
 // field (htmx leaves 4xx answers unswapped by default).
 document.body.addEventListener("htmx:beforeSwap", (event) => {
@@ -91,3 +95,10 @@ wireCustomFieldForm(document.querySelector("form[data-custom-field-form]"));
 document.body.addEventListener("htmx:afterSettle", () => {
   wireCustomFieldForm(document.querySelector("form[data-custom-field-form]"));
 });
+
+// On phones the sub-navigation is a row of tabs that scrolls sideways: show the current one.
+const settingsNav = document.querySelector(".settings-nav");
+const currentTab = settingsNav?.querySelector("[aria-current='page']");
+if (settingsNav && currentTab && settingsNav.scrollWidth > settingsNav.clientWidth) {
+  settingsNav.scrollLeft = currentTab.offsetLeft - (settingsNav.clientWidth - currentTab.offsetWidth) / 2;
+}
