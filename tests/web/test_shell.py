@@ -381,3 +381,15 @@ def test_the_module_being_viewed_is_current(admin_client, path, current):
     html = admin_client.get(path).content.decode()
     marked = re.findall(r'aria-current="page">\s*<svg.*?</svg>\s*([^<]+)</a>', html, re.S)
     assert marked == ([current] if current else [])
+
+
+def test_an_unexpected_error_shows_the_500_page(admin_client, monkeypatch):
+    def broken(**_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("vinculo.web.views.workspace_overview", broken)
+    admin_client.raise_request_exception = False
+    response = admin_client.get("/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Algo deu errado" in html and "boom" not in html
