@@ -129,6 +129,14 @@ def test_enrol_totp_then_log_in_with_a_code(page, ana):
     page.get_by_role("button", name="Ativar").click()
     expect(page.get_by_role("heading", name="Códigos de recuperação")).to_be_visible()
     screenshot(page, "auth-recovery-codes-pt-br")
+    page.goto(page.base_url + "/accounts/2fa/")
+    screenshot(page, "auth-mfa-index-active-pt-br")
+    page.goto(page.base_url + "/accounts/2fa/recovery-codes/generate/")
+    screenshot(page, "auth-recovery-codes-generate-pt-br")
+    page.goto(page.base_url + "/accounts/2fa/totp/deactivate/")
+    expect(page.get_by_role("heading", name="Desativar aplicativo autenticador")).to_be_visible()
+    assert axe_violations(page) == []
+    screenshot(page, "auth-totp-deactivate-pt-br")
 
     page.locator("details.menu summary").last.click()
     page.get_by_role("button", name="Sair").click()

@@ -122,7 +122,7 @@ def test_every_section_on_a_phone(browser, live_server, ana):
     page = context.new_page()
     page.base_url = live_server.url
     log_in(page, ana.email, PASSWORD)
-    _sections(page, "pt-br", "390", check_axe=False)
+    _sections(page, "pt-br", "390")
     # The sub-navigation becomes a row of tabs that scrolls sideways, not off the page.
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390

@@ -346,3 +346,18 @@ def test_a_deactivated_member_is_reactivated_rather_than_invited(
     r = _invite(admin_client, "gone@acme.test")
     assert r.status_code == 422
     assert 'id="id_email_error"' in r.content.decode()
+
+
+def test_a_refusing_mail_server_leaves_the_invitation_listed_to_send_again(
+    admin_client, workspace, monkeypatch, caplog
+):
+    def refuse(self, fail_silently=False):
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(mail.EmailMessage, "send", refuse)
+    r = _invite(admin_client, "later@example.test")
+    assert r.status_code == 200
+    assert Invitation.objects.for_workspace(workspace).filter(email="later@example.test").exists()
+    assert "could not email invitation" in caplog.text
+    listed = admin_client.get(reverse("settings:users")).content.decode()
+    assert "later@example.test" in listed

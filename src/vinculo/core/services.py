@@ -668,6 +668,7 @@ def apikey_revoke_by(*, workspace: Workspace, actor: User, key_id: int) -> ApiKe
 
 # --- workspace settings, members, teams and invitations ------------------------------------
 # Imported here, next to the services that need them, so this section stays self-contained.
+import logging  # noqa: E402
 import zoneinfo  # noqa: E402
 from collections.abc import Iterable  # noqa: E402
 
@@ -708,6 +709,7 @@ CURRENCIES = (
     "AUD",
 )
 INVITATION_VALID_FOR = timedelta(days=7)
+invitation_logger = logging.getLogger("vinculo.invitations")
 
 
 def _time_zone_valid(name: str) -> bool:
@@ -1093,7 +1095,9 @@ def invitation_accept_path(token: str) -> str:
 
 def _invitation_send(*, invitation: Invitation, token: str, base_url: str) -> None:
     """Email the invitation in the workspace's language. Sent from `on_commit`, not from a
-    task: the link carries the raw token, which must never be stored (task arguments are)."""
+    task: the link carries the raw token, which must never be stored (task arguments are).
+    A mail server that refuses is logged, not raised: the invitation is saved and listed,
+    and "send again" mails a fresh link once mail works."""
     workspace = invitation.workspace
     inviter = invitation.invited_by
     link = base_url.rstrip("/") + invitation_accept_path(token)
@@ -1116,7 +1120,12 @@ def _invitation_send(*, invitation: Invitation, token: str, base_url: str) -> No
         reply_to=[inviter.email] if inviter else None,
     )
     message.attach_alternative(html, "text/html")
-    message.send()
+    try:
+        message.send()
+    except Exception:
+        invitation_logger.exception(
+            "could not email invitation %s of workspace %s", invitation.pk, workspace.slug
+        )
 
 
 def _invitation_for_update(*, workspace: Workspace, invitation_id: int) -> Invitation:
