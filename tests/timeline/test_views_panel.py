@@ -551,3 +551,29 @@ def test_datetime_parsing_of_the_form_is_in_the_viewers_zone(workspace, admin):
     assert form.service_kwargs()["occurred_at"] == dt.datetime(2025, 6, 30, 23, 0, tzinfo=dt.UTC)
     with pytest.raises(ValidationError):
         form.fields["occurred_at"].clean("")
+
+
+def test_an_untouched_when_means_now(browser, workspace, contact):
+    opened = timezone.localtime(timezone.now() - dt.timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M")
+    before = timezone.now()
+    r = browser.post(
+        panel_url("contact", contact.id) + "/email",
+        {"direction": "outbound", "occurred_at": opened, "initial-occurred_at": opened},
+        **HTMX,
+    )
+    assert r.status_code == 200
+    email = Interaction.objects.for_workspace(workspace).get()
+    assert email.occurred_at >= before, "the moment of saving, with seconds, not the minute shown"
+
+
+def test_an_untouched_when_round_trips_as_unchanged(workspace, admin):
+    shown = str(CallForm(workspace=workspace, viewer=admin)["occurred_at"])
+    visible = shown.split('name="occurred_at" value="')[1].split('"')[0]
+    hidden = shown.split('name="initial-occurred_at" value="')[1].split('"')[0]
+    posted = CallForm(
+        {"direction": "outbound", "occurred_at": visible, "initial-occurred_at": hidden},
+        workspace=workspace,
+        viewer=admin,
+    )
+    assert posted.is_valid(), posted.errors
+    assert "occurred_at" not in posted.changed_data

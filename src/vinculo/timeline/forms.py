@@ -101,6 +101,11 @@ class ServiceForm(forms.Form):
             self.add_error(name if name in self.fields else None, service_message(error))
 
 
+def _this_minute() -> dt.datetime:
+    # What the picker can show: the hidden initial must equal an untouched input.
+    return timezone.now().replace(second=0, microsecond=0)
+
+
 def _when_field(label: Any, *, required: bool) -> forms.DateTimeField:
     # A native date-and-time picker; the typed time is read in the person's time zone.
     return forms.DateTimeField(
@@ -134,13 +139,19 @@ class InteractionForm(ServiceForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["occurred_at"].initial = timezone.now
+        self.fields["occurred_at"].initial = _this_minute
+        # Renders the opening moment beside the input, so an untouched "when" can be told.
+        self.fields["occurred_at"].show_hidden_initial = True
         if self.outcome_suggestions and "outcome" in self.fields and self.auto_id:
             outcome_id = str(self.auto_id) % "outcome"
             self.fields["outcome"].widget.attrs["list"] = f"{outcome_id}-suggestions"
 
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
+        if "occurred_at" not in self.changed_data:
+            # "When" left at the moment the form opened means "now": the picker only holds
+            # minutes, and the entry must not sort below what was logged seconds earlier.
+            data["occurred_at"] = timezone.now()
         minutes = data.pop("duration_minutes", None)
         if "duration_minutes" in self.fields:
             data["duration_seconds"] = minutes * 60 if minutes is not None else None

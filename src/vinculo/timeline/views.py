@@ -327,7 +327,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
     """Create a task from "My tasks" (not linked to a record; assigned to the viewer unless
     they pick someone else)."""
     workspace, user = _context(request)
-    form = TaskForm(request.POST or None, workspace=workspace, viewer=user)
+    form = TaskForm(request.POST or None, workspace=workspace, viewer=user, auto_id="task-new-%s")
     context: dict[str, Any] = {"form": form}
     if request.method == "POST" and form.is_valid():
         try:
