@@ -175,6 +175,12 @@ def test_the_bell_shows_a_reminder(page, crm):
     expect(page.locator(".notif-badge")).to_have_count(0)
     assert Notification.objects.for_workspace(workspace).get().read_at is not None
 
+    page.goto(page.base_url + "/notifications/")
+    expect(page.get_by_role("heading", name="Notificações")).to_be_visible()
+    expect(page.locator(".notif-item:not(.is-unread)")).to_contain_text("Confirmar reunião")
+    assert axe_violations(page) == []
+    screenshot(page, "notifications-pt-br")
+
 
 @pytest.mark.django_db(transaction=True)
 def test_mark_all_read(page, crm):
