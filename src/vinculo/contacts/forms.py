@@ -216,6 +216,12 @@ def cell_text(record: Contact | Account, column: Column, *, currency: str) -> st
 # Service errors next to the inputs
 
 
+# Messages that read better than the underlying library's (which may speak English only).
+FRIENDLIER = {
+    "invalid-email": _("Enter a valid email address, such as name@example.com."),
+}
+
+
 def _decimal_input(raw: str) -> str:
     """A number typed the way the person's language writes it ("1.234,50" in pt-BR) as the
     services read it ("1234.50"). Anything else passes unchanged for the service to refuse."""
@@ -434,19 +440,20 @@ class RecordForm(forms.Form):
             self._add_service_error(error)
 
     def _add_service_error(self, error: FieldError) -> None:
+        message = str(FRIENDLIER.get(error.code, error.message))
         head, _sep, rest = error.field.partition(".")
         if head == "custom_fields" and rest:
             name = self.cf_name(rest)
         else:
             name = self.service_fields.get(head, head)
         if name not in self.fields:
-            self.add_error(None, error.message)
+            self.add_error(None, message)
             return
         if name in self.list_fields:
             # `email`/`phone` are the primary slot, the first input.
             index = int(rest) if rest.isdigit() else 0
-            self.item_errors.setdefault(name, {})[index] = error.message
-        self.add_error(name, error.message)
+            self.item_errors.setdefault(name, {})[index] = message
+        self.add_error(name, message)
 
 
 def _owner_field() -> forms.ChoiceField:

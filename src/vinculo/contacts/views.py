@@ -309,8 +309,8 @@ def _id(value: str | None) -> int | None:
     return ids[0] if ids else None
 
 
-def _triggered(response: HttpResponse, event: str) -> HttpResponse:
-    response["HX-Trigger"] = json.dumps({event: True})
+def _triggered(response: HttpResponse, *events: str) -> HttpResponse:
+    response["HX-Trigger"] = json.dumps(dict.fromkeys(events, True))
     return response
 
 
@@ -1028,7 +1028,8 @@ def record_field(request: HttpRequest, pages: RecordPages, pk: int, name: str) -
             else:
                 context |= _fact_context(workspace, pages, record, definitions, name)
                 response = render(request, "contacts/detail.html#fact", context)
-                return _triggered(response, "record-changed")
+                # The header shows some facts too, and the timeline lists the change.
+                return _triggered(response, "record-changed", "timeline-changed")
         context |= {"form": form, "record_pk": pk}
         return render(request, "contacts/detail.html#fact_form", context, status=422)
     record = pages.get_record(workspace=workspace, viewer=user, **{pages.id_arg: pk})

@@ -2,6 +2,14 @@
 // emails/phones, and the company picker. Loaded as a module with the CSP nonce; everything is
 // delegated from the document so it keeps working on content htmx swaps in.
 
+// Forms here answer 422 with their field errors: swap those in (htmx leaves 4xx alone).
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.xhr.status === 422 && event.detail.elt?.closest?.("[data-contacts]")) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});
+
 // --- row selection and the bulk bar ------------------------------------------------------------
 function rowBoxes() {
   return [...document.querySelectorAll('input[name="ids"][form="bulk-form"]')];
