@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from django import forms
 from django.utils import timezone
 from django.utils.formats import date_format, get_format, number_format
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.contacts.models import Account, CompanySize, Contact, LifecycleStage
@@ -144,8 +144,8 @@ CONTACT_COLUMNS = (
     Column("city", _("City")),
     Column("state", _("State")),
     Column("country", _("Country")),
-    Column("created_at", _("Created"), sort="created_at"),
-    Column("updated_at", _("Updated"), sort="updated_at"),
+    Column("created_at", pgettext_lazy("record column", "Created"), sort="created_at"),
+    Column("updated_at", pgettext_lazy("record column", "Updated"), sort="updated_at"),
     Column("last_activity_at", _("Last activity")),
 )
 CONTACT_DEFAULT_COLUMNS = (
@@ -169,8 +169,8 @@ ACCOUNT_COLUMNS = (
     Column("city", _("City")),
     Column("state", _("State")),
     Column("country", _("Country")),
-    Column("created_at", _("Created"), sort="created_at"),
-    Column("updated_at", _("Updated"), sort="updated_at"),
+    Column("created_at", pgettext_lazy("record column", "Created"), sort="created_at"),
+    Column("updated_at", pgettext_lazy("record column", "Updated"), sort="updated_at"),
     Column("last_activity_at", _("Last activity")),
 )
 ACCOUNT_DEFAULT_COLUMNS = ("name", "domain", "industry", "city", "owner", "tags")

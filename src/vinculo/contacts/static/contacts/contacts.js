@@ -26,7 +26,7 @@ function refreshSelection() {
     count.textContent =
       chosen.length === 1
         ? count.dataset.one
-        : count.dataset.many.replace("%(count)s", String(chosen.length));
+        : count.dataset.many.replace("{count}", String(chosen.length));
   }
   const all = document.querySelector("[data-select-all]");
   if (all) {
