@@ -63,6 +63,8 @@ def _settle(page) -> None:
 
 
 def _swapped(page) -> None:
+    """Wait until htmx has no request in flight and has settled what it swapped in, before the
+    test reads the database the live server is writing."""
     expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
 
 
@@ -107,6 +109,7 @@ def test_complete_in_one_click_and_undo(page, crm):
     done = page.locator(".task-row.is-done", has_text="Cobrar retorno da proposta")
     expect(done).to_be_visible()
     expect(done.get_by_role("status")).to_contain_text("Tarefa concluída.")
+    _swapped(page)
     task = Task.objects.for_workspace(crm["workspace"]).get(title="Cobrar retorno da proposta")
     assert task.status == TaskStatus.DONE
     _settle(page)
@@ -118,6 +121,7 @@ def test_complete_in_one_click_and_undo(page, crm):
     reopened = page.locator(".task-row", has_text="Cobrar retorno da proposta")
     expect(reopened).not_to_have_class("is-done")
     expect(reopened.get_by_role("status")).to_contain_text("Tarefa reaberta.")
+    _swapped(page)
     task.refresh_from_db()
     assert task.status == TaskStatus.OPEN
 
@@ -140,6 +144,7 @@ def test_create_a_task_from_my_tasks(page, crm):
 
     expect(page.locator(".tl-done")).to_contain_text("Tarefa “Ligar para o fornecedor” criada.")
     expect(page.locator(".task-row", has_text="Ligar para o fornecedor")).to_be_visible()
+    _swapped(page)
     task = Task.objects.for_workspace(crm["workspace"]).get(title="Ligar para o fornecedor")
     assert task.assignee_id == crm["user"].pk
     assert task.due_at == dt.datetime(2030, 1, 15, 13, 0, tzinfo=dt.UTC)
@@ -173,6 +178,7 @@ def test_the_bell_shows_a_reminder(page, crm):
     page.wait_for_url(f"{page.base_url}/tasks/#task-{task.pk}")
     expect(page.locator(f"#task-{task.pk}")).to_be_visible()
     expect(page.locator(".notif-badge")).to_have_count(0)
+    _swapped(page)
     assert Notification.objects.for_workspace(workspace).get().read_at is not None
 
     page.goto(page.base_url + "/notifications/")

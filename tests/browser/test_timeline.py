@@ -65,7 +65,8 @@ def _settle(page) -> None:
 
 
 def _swapped(page) -> None:
-    """Wait until htmx has settled what it swapped in (and wired up its attributes)."""
+    """Wait until htmx has no request in flight and has settled what it swapped in (and wired
+    up its attributes), before acting again or reading the database the live server writes."""
     expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
 
 
@@ -94,7 +95,9 @@ def test_log_a_call_and_see_it_on_the_timeline(page, crm):
     expect(error).to_have_count(1)
     expect(error).to_contain_text("Duração (minutos)")
     expect(error.locator(".error")).to_be_visible()
+    expect(form.get_by_label("Duração (minutos)")).to_be_focused()
     _accept_422(page)
+    _swapped(page)
     assert Interaction.objects.for_workspace(crm["workspace"]).count() == 1
     _settle(page)
     screenshot(page, "timeline-call-error-pt-br")
@@ -114,6 +117,7 @@ def test_log_a_call_and_see_it_on_the_timeline(page, crm):
         "Pediu desconto de 10%.<br>Retornar na sexta."
     )
     expect(entries).to_have_count(5)
+    _swapped(page)
     call = Interaction.objects.for_workspace(crm["workspace"]).get(channel="phone")
     assert call.duration_seconds == 720 and call.author_id == crm["user"].pk
     _settle(page)
@@ -135,6 +139,7 @@ def test_create_a_task_and_complete_it_in_one_click(page, crm):
     expect(page.locator(".tl-done")).to_contain_text("Tarefa criada.")
     entry = page.locator(".tl-entry.tl-kind-task", has_text="Enviar contrato")
     expect(entry).to_be_visible()
+    _swapped(page)
     task = Task.objects.for_workspace(crm["workspace"]).get()
     assert task.contact_id == crm["contact"].pk and task.assignee_id == crm["user"].pk
 
@@ -143,6 +148,7 @@ def test_create_a_task_and_complete_it_in_one_click(page, crm):
     done = page.locator(f"#tl-entry-task-{task.pk}")
     expect(done).to_have_class("tl-entry tl-kind-task is-done is-changed")
     expect(done).to_contain_text("Concluída")
+    _swapped(page)
     task.refresh_from_db()
     assert task.status == TaskStatus.DONE
     _settle(page)
@@ -150,6 +156,7 @@ def test_create_a_task_and_complete_it_in_one_click(page, crm):
 
     done.get_by_role("button", name="Reabrir “Enviar contrato”").click()
     expect(page.locator(f"#tl-entry-task-{task.pk}")).not_to_have_class("is-done")
+    _swapped(page)
     task.refresh_from_db()
     assert task.status == TaskStatus.OPEN
 
@@ -215,6 +222,7 @@ def test_panel_keyboard_only(page, crm):
     page.keyboard.type("Ligou pedindo boleto.")
     page.keyboard.press("Escape")
     expect(page.locator("form.tl-form")).to_have_count(0)
+    expect(page.get_by_role("link", name="Adicionar nota")).to_be_focused()
 
     page.get_by_role("link", name="Adicionar nota").focus()
     page.keyboard.press("Enter")
