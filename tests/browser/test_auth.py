@@ -98,64 +98,116 @@ def test_password_reset_through_the_emailed_link(page, ana):
     expect(page.get_by_role("heading", name="Olá, Ana Souza")).to_be_visible()
 
 
+WORDS = {
+    "pt-BR": {
+        "mfa": "Autenticação de dois fatores",
+        "activate": "Ativar",
+        "reauth": "Confirmar acesso",
+        "password": "Senha",
+        "confirm": "Confirmar",
+        "activate_heading": "Ativar aplicativo autenticador",
+        "code_label": "Código do autenticador",
+        "recovery": "Códigos de recuperação",
+        "deactivate": "Desativar aplicativo autenticador",
+        "log_out": "Sair",
+        "email": "E-mail",
+        "log_in": "Entrar",
+        "code": "Código",
+        "sign_in": "Entrar",
+        "hello": "Olá, Ana Souza",
+    },
+    "en": {
+        "mfa": "Two-Factor Authentication",
+        "activate": "Activate",
+        "reauth": "Confirm Access",
+        "password": "Password",
+        "confirm": "Confirm",
+        "activate_heading": "Activate Authenticator App",
+        "code_label": "Authenticator code",
+        "recovery": "Recovery Codes",
+        "deactivate": "Deactivate Authenticator App",
+        "log_out": "Log out",
+        "email": "Email",
+        "log_in": "Log in",
+        "code": "Code",
+        "sign_in": "Sign In",
+        "hello": "Hello, Ana Souza",
+    },
+}
+
+
 @pytest.mark.django_db(transaction=True)
-def test_enrol_totp_then_log_in_with_a_code(page, ana):
+@pytest.mark.parametrize(("locale", "width"), [("pt-BR", 1280), ("en", 390)])
+def test_enrol_totp_then_log_in_with_a_code(browser, live_server, ana, locale, width):
+    w = WORDS[locale]
+    suffix = f"{locale.lower()}" if width > 500 else f"{locale.lower()}-390"
+    context = browser.new_context(viewport={"width": width, "height": 860}, locale=locale)
+    page = context.new_page()
+    page.base_url = live_server.url
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     log_in(page, ana.email, PASSWORD)
     page.locator("details.menu summary").last.click()
     page.locator("details.menu a[href='/accounts/2fa/']").click()
-    expect(page.get_by_role("heading", name="Autenticação de dois fatores")).to_be_visible()
+    expect(page.get_by_role("heading", name=w["mfa"])).to_be_visible()
     assert axe_violations(page) == []
-    screenshot(page, "auth-mfa-index-pt-br")
-    page.get_by_role("link", name="Ativar").click()
+    screenshot(page, f"auth-mfa-index-{suffix}")
+    page.get_by_role("link", name=w["activate"]).click()
 
     # Enrolling asks for the password again first.
-    expect(page.get_by_role("heading", name="Confirmar acesso")).to_be_visible()
-    screenshot(page, "auth-reauthenticate-pt-br")
-    page.get_by_label("Senha").fill(PASSWORD)
-    page.get_by_role("button", name="Confirmar").click()
+    expect(page.get_by_role("heading", name=w["reauth"])).to_be_visible()
+    screenshot(page, f"auth-reauthenticate-{suffix}")
+    page.get_by_label(w["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=w["confirm"]).click()
 
-    expect(page.get_by_role("heading", name="Ativar aplicativo autenticador")).to_be_visible()
+    expect(page.get_by_role("heading", name=w["activate_heading"])).to_be_visible()
     qr = page.locator("img.qr-code")
     expect(qr).to_be_visible()
     assert qr.get_attribute("src").startswith("data:image/svg+xml;base64,")
     assert page.evaluate("document.querySelector('img.qr-code').naturalWidth") > 0
     assert axe_violations(page) == []
-    screenshot(page, "auth-totp-activate-pt-br")
+    screenshot(page, f"auth-totp-activate-{suffix}")
     secret = page.locator("#authenticator_secret").input_value()
-    page.get_by_label("Código do autenticador").fill("000000")
-    page.get_by_role("button", name="Ativar").click()
+    # The secret can be copied, for an authenticator app on the same phone.
+    page.locator("button[data-copy='authenticator_secret']").click()
+    expect(page.locator("[data-copy-status]")).not_to_be_empty()
+    page.get_by_label(w["code_label"]).fill("000000")
+    page.get_by_role("button", name=w["activate"]).click()
     expect(page.locator(".field.has-error .error")).to_be_visible()
-    page.get_by_label("Código do autenticador").fill(_code(secret))
-    page.get_by_role("button", name="Ativar").click()
-    expect(page.get_by_role("heading", name="Códigos de recuperação")).to_be_visible()
-    screenshot(page, "auth-recovery-codes-pt-br")
+    page.get_by_label(w["code_label"]).fill(_code(secret))
+    page.get_by_role("button", name=w["activate"]).click()
+    expect(page.get_by_role("heading", name=w["recovery"])).to_be_visible()
+    screenshot(page, f"auth-recovery-codes-{suffix}")
     page.goto(page.base_url + "/accounts/2fa/")
-    screenshot(page, "auth-mfa-index-active-pt-br")
+    screenshot(page, f"auth-mfa-index-active-{suffix}")
     page.goto(page.base_url + "/accounts/2fa/recovery-codes/generate/")
-    screenshot(page, "auth-recovery-codes-generate-pt-br")
+    screenshot(page, f"auth-recovery-codes-generate-{suffix}")
     page.goto(page.base_url + "/accounts/2fa/totp/deactivate/")
-    expect(page.get_by_role("heading", name="Desativar aplicativo autenticador")).to_be_visible()
+    expect(page.get_by_role("heading", name=w["deactivate"])).to_be_visible()
     assert axe_violations(page) == []
-    screenshot(page, "auth-totp-deactivate-pt-br")
+    screenshot(page, f"auth-totp-deactivate-{suffix}")
 
     page.locator("details.menu summary").last.click()
-    page.get_by_role("button", name="Sair").click()
+    page.get_by_role("button", name=w["log_out"]).click()
     page.wait_for_url(re.compile(r"/accounts/login/"))
     cache.clear()  # the enrolment code may not be used twice in its 30 seconds
 
-    page.get_by_label("E-mail").fill(ana.email)
-    page.get_by_label("Senha").fill(PASSWORD)
-    page.get_by_role("button", name="Entrar").click()
-    expect(page.get_by_role("heading", name="Autenticação de dois fatores")).to_be_visible()
+    page.get_by_label(w["email"]).fill(ana.email)
+    page.get_by_label(w["password"]).fill(PASSWORD)
+    page.get_by_role("button", name=w["log_in"]).click()
+    expect(page.get_by_role("heading", name=w["mfa"])).to_be_visible()
     assert axe_violations(page) == []
-    screenshot(page, "auth-mfa-challenge-pt-br")
-    page.get_by_label("Código").fill("123456")
-    page.get_by_role("button", name="Entrar").click()
+    screenshot(page, f"auth-mfa-challenge-{suffix}")
+    page.get_by_label(w["code"], exact=True).fill("123456")
+    page.get_by_role("button", name=w["sign_in"]).click()
     expect(page.locator(".field.has-error .error")).to_be_visible()
-    page.get_by_label("Código").fill(_code(secret))
-    page.get_by_role("button", name="Entrar").click()
+    page.get_by_label(w["code"], exact=True).fill(_code(secret))
+    page.get_by_role("button", name=w["sign_in"]).click()
     page.wait_for_url(page.base_url + "/")
-    expect(page.get_by_role("heading", name="Olá, Ana Souza")).to_be_visible()
+    expect(page.get_by_role("heading", name=w["hello"])).to_be_visible()
+    context.close()
+    assert problems == []
 
 
 @pytest.mark.django_db(transaction=True)

@@ -174,7 +174,7 @@ def test_an_api_key_is_shown_once_copied_and_revoked(page, ana):
     expect(page.locator("#new-api-key")).to_be_focused()
     screenshot(page, "settings-api-key-new-pt-br")
     reveal.get_by_role("button", name="Copiar").click()
-    expect(reveal.locator("[data-copy-status]")).to_have_text("Copiada")
+    expect(reveal.locator("[data-copy-status]")).to_have_text("Copiado!")
     assert page.evaluate("navigator.clipboard.readText()") == raw
 
     page.reload()

@@ -1,4 +1,5 @@
 // Behaviour of the settings pages. A module loaded with the CSP nonce: no inline handlers.
+import "./copy.js";
 
 // htmx copies "style" attributes while settling a swap; the CSP forbids style attributes, and
 // a browser may leave an empty one on a field it autofilled, so settle only the others.
@@ -34,26 +35,6 @@ document.body.addEventListener("htmx:afterSettle", () => {
 document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-submit-on-change]");
   if (select) select.form.requestSubmit();
-});
-
-// Copy buttons: <button data-copy="input-id" data-copied="Copied">.
-document.addEventListener("click", async (event) => {
-  const button = event.target.closest("button[data-copy]");
-  if (!button) return;
-  const input = document.getElementById(button.dataset.copy);
-  if (!input) return;
-  input.select();
-  try {
-    await navigator.clipboard.writeText(input.value);
-  } catch {
-    // Older browsers and pages served over plain HTTP have no async clipboard.
-    document.execCommand("copy");
-  }
-  const status = button.closest(".key-reveal")?.querySelector("[data-copy-status]");
-  if (status) status.textContent = button.dataset.copied;
-  const label = button.textContent;
-  button.textContent = button.dataset.copied;
-  setTimeout(() => { button.textContent = label; }, 2000);
 });
 
 // New custom field: the key follows the label until typed by hand, and the choices box shows
