@@ -272,6 +272,11 @@ def test_logged_in_as_someone_else_you_are_asked_to_switch(admin_client, workspa
     )
     assert r.status_code == 403
     assert not User.objects.filter(email="fresh@example.test").exists()
+    # "Log out and continue" comes straight back to the invitation, now as a visitor.
+    r = admin_client.post(reverse("account_logout"), {"next": path})
+    assert r.status_code == 302
+    assert r.url == path
+    assert 'name="full_name"' in admin_client.get(path).content.decode()
 
 
 def test_an_expired_link_gets_a_clear_page(admin_client, client, workspace):
