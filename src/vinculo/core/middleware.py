@@ -25,7 +25,9 @@ def workspace_for_session(request: HttpRequest) -> Workspace | None:
     chosen = chosen or memberships.order_by("workspace__name", "id").first()
     if chosen is None:
         return None
-    request.session[SESSION_KEY] = chosen.workspace_id
+    if wanted != chosen.workspace_id:
+        # Only a change is written: an unconditional set would save the session on every request.
+        request.session[SESSION_KEY] = chosen.workspace_id
     return chosen.workspace
 
 
