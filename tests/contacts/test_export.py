@@ -53,7 +53,7 @@ def test_export_has_a_bom_the_list_columns_and_its_filters(
         "Email",
         "Phone",
         "Company",
-        "Lifecycle stage",
+        "Stage",
         "Owner",
         "Tags",
     ]

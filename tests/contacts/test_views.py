@@ -65,7 +65,7 @@ def test_list_shows_contacts_in_name_order_with_the_default_columns(
     assert 'href="mailto:bia@example.com"' in html
     assert 'href="tel:+5511987654321"' in html
     assert f'href="/accounts/{acme.pk}/"' in html
-    for label in ("Email", "Phone", "Company", "Lifecycle stage", "Owner", "Tags"):
+    for label in ("Email", "Phone", "Company", "Stage", "Owner", "Tags"):
         assert f">{label}<" in html
     # Cards on phones: every cell says what it is.
     assert 'data-label="Email"' in html

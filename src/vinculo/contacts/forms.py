@@ -39,6 +39,22 @@ STAGE_COLORS: dict[str, str] = {
     LifecycleStage.CUSTOMER: "green",
     LifecycleStage.CHURNED: "red",
 }
+# The stages as the pages name them. The model's labels share their English words with other
+# catalogues read first ("Lead" is a team's leader in core), so the pages use their own.
+STAGE_CHOICES = [
+    (LifecycleStage.SUBSCRIBER.value, pgettext_lazy("lifecycle stage", "Subscriber")),
+    (LifecycleStage.LEAD.value, pgettext_lazy("lifecycle stage", "Lead")),
+    (LifecycleStage.OPPORTUNITY.value, pgettext_lazy("lifecycle stage", "Opportunity")),
+    (LifecycleStage.CUSTOMER.value, pgettext_lazy("lifecycle stage", "Customer")),
+    (LifecycleStage.CHURNED.value, pgettext_lazy("lifecycle stage", "Churned")),
+]
+_STAGE_LABELS = dict(STAGE_CHOICES)
+
+
+def stage_label(value: str) -> str:
+    return str(_STAGE_LABELS.get(value, value))
+
+
 CURRENCY_SYMBOLS = {"BRL": "R$", "USD": "US$", "EUR": "€", "GBP": "£"}
 LANGUAGE_CHOICES = (
     ("pt-br", _("Portuguese (Brazil)")),
@@ -133,11 +149,11 @@ class Column:
 
 CONTACT_COLUMNS = (
     Column("name", _("Name"), sort="name", kind="name"),
-    Column("email", _("Email"), kind="email"),
+    Column("email", pgettext_lazy("record field", "Email"), kind="email"),
     Column("phone", _("Phone"), kind="phone"),
     Column("account", _("Company"), kind="account"),
     Column("job_title", _("Job title")),
-    Column("lifecycle_stage", _("Lifecycle stage"), kind="stage"),
+    Column("lifecycle_stage", pgettext_lazy("record column", "Stage"), kind="stage"),
     Column("owner", _("Owner")),
     Column("tags", _("Tags"), kind="tags"),
     Column("source", _("Source")),
@@ -201,7 +217,7 @@ def cell_text(record: Contact | Account, column: Column, *, currency: str) -> st
     if key == "tags":
         return ", ".join(t.name for t in record.tags.all())
     if key == "lifecycle_stage" and isinstance(record, Contact):
-        return str(record.get_lifecycle_stage_display())
+        return stage_label(record.lifecycle_stage)
     if key == "size" and isinstance(record, Account):
         return str(record.get_size_display()) if record.size else ""
     if key == "phone":
@@ -488,12 +504,12 @@ class ContactForm(RecordForm):
 
     first_name = _text(_("First name"), autocomplete="off")
     last_name = _text(_("Last name"), autocomplete="off")
-    emails = TextListField(label=_("Email"), required=False)
+    emails = TextListField(label=pgettext_lazy("record field", "Email"), required=False)
     phones = TextListField(label=_("Phone"), required=False)
     job_title = _text(_("Job title"))
     account = forms.CharField(label=_("Company"), required=False)
     lifecycle_stage = forms.ChoiceField(
-        label=_("Lifecycle stage"), choices=LifecycleStage.choices, required=False
+        label=_("Lifecycle stage"), choices=STAGE_CHOICES, required=False
     )
     owner = _owner_field()
     source = _text(_("Source"))
@@ -653,7 +669,7 @@ def _fact_values(record: Contact | Account, currency: str) -> dict[str, str]:
             "last_name": record.last_name,
             "job_title": record.job_title,
             "account": record.account.name if record.account is not None else "",
-            "lifecycle_stage": str(record.get_lifecycle_stage_display()),
+            "lifecycle_stage": stage_label(record.lifecycle_stage),
             "source": record.source,
             "birthdate": date_display(record.birthdate) if record.birthdate else "",
             "language": language_display(record.language) if record.language else "",
@@ -885,7 +901,7 @@ class ContactFilterForm(FilterForm):
     field_order = ("q", "owner", "lifecycle_stage", "tag", "account", "source")
 
     lifecycle_stage = forms.ChoiceField(
-        label=_("Lifecycle stage"), required=False, choices=[("", "—"), *LifecycleStage.choices]
+        label=_("Lifecycle stage"), required=False, choices=[("", "—"), *STAGE_CHOICES]
     )
     account = forms.CharField(label=_("Company"), required=False)
     source = forms.CharField(label=_("Source"), required=False)

@@ -60,6 +60,7 @@ from vinculo.contacts.forms import (
     custom_columns,
     initials,
     record_facts,
+    stage_label,
 )
 from vinculo.contacts.models import Account, Contact
 from vinculo.core.access import can
@@ -156,6 +157,7 @@ CONTACTS = RecordPages(
     },
     words={
         "title": gettext_lazy("Contacts"),
+        "search": gettext_lazy("Search by name, email, phone or company"),
         "new": gettext_lazy("New contact"),
         "first": gettext_lazy("Create your first contact"),
         "first_help": gettext_lazy(
@@ -216,6 +218,7 @@ ACCOUNTS = RecordPages(
     },
     words={
         "title": gettext_lazy("Accounts"),
+        "search": gettext_lazy("Search by name, domain or phone"),
         "new": gettext_lazy("New account"),
         "first": gettext_lazy("Create your first account"),
         "first_help": gettext_lazy(
@@ -969,6 +972,7 @@ def _record_context(
             currency=workspace.currency,
         ),
         "stage_color": STAGE_COLORS.get(getattr(record, "lifecycle_stage", ""), "gray"),
+        "stage_label": stage_label(getattr(record, "lifecycle_stage", "")),
         "editable": live and rights["can_edit"],
         "deleted_on": (
             pages.words["deleted"]
@@ -1141,7 +1145,10 @@ def account_contacts(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "account": account,
         "page": page,
-        "people": [(c, STAGE_COLORS.get(c.lifecycle_stage, "gray")) for c in page.items],
+        "people": [
+            (c, STAGE_COLORS.get(c.lifecycle_stage, "gray"), stage_label(c.lifecycle_stage))
+            for c in page.items
+        ],
         "more_url": (
             reverse("contacts:account_contacts", args=[pk])
             + "?"

@@ -10,6 +10,16 @@ document.body.addEventListener("htmx:beforeSwap", (event) => {
   }
 });
 
+// The search box filters as one types; its "change" on blur would only fetch the same list
+// again and close whatever menu the person opened meanwhile.
+document.addEventListener(
+  "change",
+  (event) => {
+    if (event.target.id === "filter-q") event.stopPropagation();
+  },
+  true,
+);
+
 // --- row selection and the bulk bar ------------------------------------------------------------
 function rowBoxes() {
   return [...document.querySelectorAll('input[name="ids"][form="bulk-form"]')];
@@ -121,8 +131,9 @@ document.addEventListener("keydown", (event) => {
 });
 
 document.body.addEventListener("htmx:beforeRequest", (event) => {
+  // Only a fact's own form sets this: the header and timeline refresh at the same time.
   const form = event.detail.elt.closest?.("[data-inline-edit]");
-  returnFocusTo = form ? form.id : null;
+  if (form) returnFocusTo = form.id;
 });
 
 document.body.addEventListener("htmx:afterSettle", (event) => {
@@ -133,8 +144,12 @@ document.body.addEventListener("htmx:afterSettle", (event) => {
   if (returnFocusTo) {
     // Back from the small form: the focus returns to the value it edited.
     const fact = document.getElementById(returnFocusTo);
-    if (fact && !fact.matches("form")) fact.querySelector(".inline-edit")?.focus();
-    returnFocusTo = null;
+    if (fact && !fact.matches("form")) {
+      fact.querySelector(".inline-edit")?.focus();
+      returnFocusTo = null;
+    } else if (!fact) {
+      returnFocusTo = null;
+    }
   }
 });
 
