@@ -121,7 +121,7 @@ def test_account_page_shows_its_contacts(page, crm):
     )
     page.get_by_label("Nome", exact=True).fill("Vera")
     page.get_by_label("Sobrenome").fill("Gomes")
-    page.locator(".record-form").get_by_role("button", name="Novo contato").click()
+    page.locator(".record-form").get_by_role("button", name="Criar contato").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Vera Gomes")
     vera = Contact.objects.for_workspace(crm["workspace"]).get(first_name="Vera")
     assert vera.account_id == serra.pk

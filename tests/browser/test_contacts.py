@@ -89,12 +89,12 @@ def test_create_a_contact_with_mistakes_then_correctly(page, crm):
     expect(page.get_by_role("heading", name="Novo contato")).to_be_visible()
 
     # No name and no email: the error sits by the first name.
-    page.locator(".record-form").get_by_role("button", name="Novo contato").click()
+    page.locator(".record-form").get_by_role("button", name="Criar contato").click()
     expect(page.locator("#id_first_name_error")).to_contain_text("precisa de nome")
     # A bad email: the error sits by that email.
     page.get_by_label("Sobrenome").fill("Albuquerque")
     page.locator("#id_emails_0").fill("carla@")
-    page.locator(".record-form").get_by_role("button", name="Novo contato").click()
+    page.locator(".record-form").get_by_role("button", name="Criar contato").click()
     expect(page.locator("#id_emails_0_error")).to_have_text(
         "Digite um e-mail válido, como nome@exemplo.com.br."
     )
@@ -105,6 +105,7 @@ def test_create_a_contact_with_mistakes_then_correctly(page, crm):
         not Contact.objects.for_workspace(crm["workspace"]).filter(last_name="Albuquerque").exists()
     )
     _settle(page)
+    _no_serious_violations(page)
     screenshot(page, "contact-form-errors-pt-br")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "contact-form-errors-390")
@@ -119,7 +120,7 @@ def test_create_a_contact_with_mistakes_then_correctly(page, crm):
     page.get_by_role("option", name="Laticínios Serra Azul").click()
     page.get_by_label("Estágio do ciclo de vida").select_option("opportunity")
     page.get_by_label("Etiquetas").fill("feira, vip")
-    page.locator(".record-form").get_by_role("button", name="Novo contato").click()
+    page.locator(".record-form").get_by_role("button", name="Criar contato").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Carla Albuquerque")
     expect(page.locator(".record-sub")).to_contain_text("Laticínios Serra Azul")
@@ -136,7 +137,7 @@ def test_create_a_contact_with_mistakes_then_correctly(page, crm):
     _english(page)
     page.goto(page.base_url + "/contacts/new")
     page.locator("#id_emails_0").fill("x@")
-    page.locator(".record-form").get_by_role("button", name="New contact").click()
+    page.locator(".record-form").get_by_role("button", name="Create contact").click()
     expect(page.locator("#id_emails_0_error")).to_be_visible()
     _accept_422(page)
     _settle(page)

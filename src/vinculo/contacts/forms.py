@@ -524,7 +524,12 @@ class ContactForm(RecordForm):
     city = _text(_("City"))
     state = _text(_("State"))
     postal_code = _text(_("Postal code"), autocomplete="postal-code")
-    country = _text(_("Country"), maxlength="2", size="3", autocomplete="country")
+    country = forms.CharField(
+        label=_("Country"),
+        required=False,
+        help_text=_("Two-letter code, such as BR."),
+        widget=forms.TextInput(attrs={"maxlength": "2", "autocomplete": "country"}),
+    )
 
     def __init__(self, *args: Any, account_label: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -610,7 +615,12 @@ class AccountForm(RecordForm):
     city = _text(_("City"))
     state = _text(_("State"))
     postal_code = _text(_("Postal code"), autocomplete="postal-code")
-    country = _text(_("Country"), maxlength="2", size="3", autocomplete="country")
+    country = forms.CharField(
+        label=_("Country"),
+        required=False,
+        help_text=_("Two-letter code, such as BR."),
+        widget=forms.TextInput(attrs={"maxlength": "2", "autocomplete": "country"}),
+    )
 
     def initial_from(self, record: Contact | Account) -> dict[str, Any]:
         assert isinstance(record, Account)

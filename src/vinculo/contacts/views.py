@@ -159,6 +159,7 @@ CONTACTS = RecordPages(
         "title": gettext_lazy("Contacts"),
         "search": gettext_lazy("Search by name, email, phone or company"),
         "new": gettext_lazy("New contact"),
+        "create": gettext_lazy("Create contact"),
         "first": gettext_lazy("Create your first contact"),
         "first_help": gettext_lazy(
             "Contacts are the people you sell to and serve. Add one to start their timeline."
@@ -220,6 +221,7 @@ ACCOUNTS = RecordPages(
         "title": gettext_lazy("Accounts"),
         "search": gettext_lazy("Search by name, domain or phone"),
         "new": gettext_lazy("New account"),
+        "create": gettext_lazy("Create account"),
         "first": gettext_lazy("Create your first account"),
         "first_help": gettext_lazy(
             "Accounts are the companies you work with; their people are your contacts."
