@@ -348,6 +348,8 @@ def test_record_page_queries_are_bounded(
         admin_client.get(f"/contacts/{contact.pk}/fields/owner", **HTMX)
     with django_assert_max_num_queries(11):
         admin_client.get(f"/contacts/{contact.pk}/fields/first_name?display=1", **HTMX)
+    with django_assert_max_num_queries(11):
+        admin_client.get(f"/contacts/{contact.pk}/?part=header", **HTMX)
 
 
 # --- accounts -----------------------------------------------------------------------------------

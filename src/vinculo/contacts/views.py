@@ -32,7 +32,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -154,6 +154,8 @@ CONTACTS = RecordPages(
         "view_save": "contacts:view_save",
         "view_update": "contacts:view_update",
         "view_delete": "contacts:view_delete",
+        # Not there yet: the empty list links to it once it exists.
+        "import": "contacts:import",
     },
     words={
         "title": gettext_lazy("Contacts"),
@@ -216,6 +218,7 @@ ACCOUNTS = RecordPages(
         "view_save": "contacts:account_view_save",
         "view_update": "contacts:account_view_update",
         "view_delete": "contacts:account_view_delete",
+        "import": "contacts:account_import",
     },
     words={
         "title": gettext_lazy("Accounts"),
@@ -567,7 +570,7 @@ def record_list(request: HttpRequest, pages: RecordPages) -> HttpResponse:
         "view_form": SavedViewForm(auto_id="view-%s"),
         "owners": form.owners,
         "tag_options": form.tag_names,
-        "import_url": _optional_url(f"contacts:{pages.object_type}_import"),
+        "import_url": _optional_url(pages.urls["import"]),
     }
     templates = {"results": "#results", "list-region": "#region"}
     template = "contacts/list.html" + templates.get(part, "")
@@ -580,7 +583,7 @@ def record_list(request: HttpRequest, pages: RecordPages) -> HttpResponse:
 def _optional_url(name: str) -> str:
     try:
         return reverse(name)
-    except Exception:
+    except NoReverseMatch:
         return ""
 
 
