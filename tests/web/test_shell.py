@@ -17,7 +17,7 @@ from vinculo.core.models import User
 from vinculo.core.roles import Role
 from vinculo.core.services import membership_add, workspace_create
 from vinculo.web import shell
-from vinculo.web.selectors import WorkspaceOverview
+from vinculo.web.selectors import Count, WorkspaceOverview
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "vinculo"
 
@@ -223,7 +223,10 @@ def test_numbers_follow_the_language(
 
     def overview(**_kwargs):
         return WorkspaceOverview(
-            contacts=1234567, accounts=89012, open_tasks=3, now=workspace.created_at
+            contacts=Count(1234567),
+            accounts=Count(89012),
+            open_tasks=Count(3),
+            now=workspace.created_at,
         )
 
     monkeypatch.setattr("vinculo.web.views.workspace_overview", overview)
@@ -257,6 +260,15 @@ def test_home_counts_what_the_viewer_may_see(logged_in, make_member, contact_fac
     contact_factory(owner_id=stranger.pk)
     html = logged_in(seller).get("/").content.decode()
     assert re.search(r"Contatos</span>\s*<span class=\"value\">2</span>", html)
+
+
+def test_home_counts_stop_at_the_cap(admin_client, contact_factory, monkeypatch):
+    monkeypatch.setattr("vinculo.web.selectors.COUNT_CAP", 2)
+    for _ in range(3):
+        contact_factory()
+    html = admin_client.get("/").content.decode()
+    assert re.search(r"Contatos</span>\s*<span class=\"value\">2\+</span>", html)
+    assert re.search(r"Empresas</span>\s*<span class=\"value\">0</span>", html)
 
 
 def test_home_lists_the_next_tasks(admin_client, admin, workspace, django_assert_max_num_queries):
