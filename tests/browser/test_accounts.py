@@ -109,6 +109,7 @@ def test_account_page_shows_its_contacts(page, crm):
 
     # A fact in place: the industry.
     page.get_by_role("button", name="Alterar Setor:").click()
+    expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
     page.locator("#fact-industry input[name=industry]").fill("Laticínios")
     page.locator("#fact-industry input[name=industry]").press("Enter")
     expect(page.locator("#fact-industry")).to_contain_text("Laticínios")

@@ -66,6 +66,11 @@ def _settle(page) -> None:
     page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
 
 
+def _swapped(page) -> None:
+    """Wait until htmx has settled what it swapped in (and wired up its attributes)."""
+    expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
+
+
 def _accept_422(page) -> None:
     """Chromium logs every 4xx answer as a console error; a 422 with field errors is the
     designed answer to a form with mistakes."""
@@ -154,6 +159,7 @@ def test_edit_facts_in_place(page, crm):
     expect(page.get_by_role("heading", name="Linha do tempo")).to_be_visible()
 
     page.get_by_role("button", name="Alterar Cargo:").click()
+    _swapped(page)
     field = page.locator("#fact-job_title input[name=job_title]")
     expect(field).to_be_focused()
     field.fill("Diretora de compras")
@@ -166,10 +172,12 @@ def test_edit_facts_in_place(page, crm):
 
     # A mistake stays in the small form with its error; Escape gives up.
     page.get_by_role("button", name="Alterar E-mails:").click()
+    _swapped(page)
     page.locator("#id_emails_0").fill("helo@")
     page.locator("#id_emails_0").press("Enter")
     expect(page.locator("#id_emails_0_error")).to_be_visible()
     _accept_422(page)
+    _swapped(page)
     page.locator("#id_emails_0").press("Escape")
     expect(page.locator("#fact-emails")).to_contain_text("helo@serraazul.com.br")
     heloisa.refresh_from_db()
@@ -177,6 +185,7 @@ def test_edit_facts_in_place(page, crm):
 
     # The stage, by keyboard too.
     page.get_by_role("button", name="Alterar Estágio do ciclo de vida:").click()
+    _swapped(page)
     page.locator("#fact-lifecycle_stage select").select_option("churned")
     page.locator("#fact-lifecycle_stage").get_by_role("button", name="Salvar").click()
     expect(page.locator(".record-header .badge")).to_have_text("Ex-cliente")

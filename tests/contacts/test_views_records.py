@@ -202,6 +202,20 @@ def test_a_bad_custom_value_in_place_is_refused(
     assert contact.custom_fields == {}
 
 
+def test_facts_without_javascript_go_back_to_the_record(
+    admin_client: Client, contact_factory
+) -> None:
+    contact = contact_factory(first_name="Ana", email="ana@example.com")
+    response = admin_client.post(f"/contacts/{contact.pk}/fields/job_title", {"job_title": "CEO"})
+    assert response.status_code == 302 and response["Location"] == f"/contacts/{contact.pk}/"
+    response = admin_client.post(
+        f"/contacts/{contact.pk}/fields/emails", {"emails": ["bad@"]}, follow=True
+    )
+    assert "Enter a valid email address" in response.content.decode()
+    contact.refresh_from_db()
+    assert (contact.job_title, contact.emails) == ("CEO", ["ana@example.com"])
+
+
 def test_unknown_fields_and_deleted_records_are_404(
     admin_client: Client, workspace: Workspace, contact_factory
 ) -> None:

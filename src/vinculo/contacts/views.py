@@ -1035,10 +1035,17 @@ def record_field(request: HttpRequest, pages: RecordPages, pk: int, name: str) -
             except ValidationFailed as exc:
                 form.add_service_errors(exc)
             else:
+                if not _htmx(request):
+                    return HttpResponseRedirect(pages.url("detail", pk))
                 context |= _fact_context(workspace, pages, record, definitions, name)
                 response = render(request, "contacts/detail.html#fact", context)
                 # The header shows some facts too, and the timeline lists the change.
                 return _triggered(response, "record-changed", "timeline-changed")
+        if not _htmx(request):
+            # Without JavaScript the small form is the whole answer: say what went wrong on
+            # the record page instead.
+            messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+            return HttpResponseRedirect(pages.url("detail", pk))
         context |= {"form": form, "record_pk": pk}
         return render(request, "contacts/detail.html#fact_form", context, status=422)
     record = pages.get_record(workspace=workspace, viewer=user, **{pages.id_arg: pk})
