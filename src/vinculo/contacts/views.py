@@ -1044,7 +1044,9 @@ def record_field(request: HttpRequest, pages: RecordPages, pk: int, name: str) -
         if not _htmx(request):
             # Without JavaScript the small form is the whole answer: say what went wrong on
             # the record page instead.
-            messages.error(request, " ".join(m for errors in form.errors.values() for m in errors))
+            messages.error(
+                request, " ".join(str(m) for errors in form.errors.values() for m in errors)
+            )
             return HttpResponseRedirect(pages.url("detail", pk))
         context |= {"form": form, "record_pk": pk}
         return render(request, "contacts/detail.html#fact_form", context, status=422)
