@@ -73,6 +73,11 @@ def crm(transactional_db):
     return {"workspace": workspace, "user": user, "account": serra}
 
 
+def _swapped(page) -> None:
+    """Wait until htmx has settled what it swapped in (and wired up its attributes)."""
+    expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
+
+
 def _settle(page) -> None:
     expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
     page.evaluate("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0)")
@@ -100,6 +105,7 @@ def test_account_page_shows_its_contacts(page, crm):
     people = page.locator("#account-contacts")
     expect(people.locator(".person")).to_have_count(10)
     expect(people).to_contain_text("Heloísa Viana")
+    _swapped(page)
     people.get_by_role("button", name="Mostrar mais pessoas").click()
     expect(people.locator(".person")).to_have_count(12)
     expect(page.get_by_role("heading", name="Linha do tempo")).to_be_visible()
@@ -109,7 +115,7 @@ def test_account_page_shows_its_contacts(page, crm):
 
     # A fact in place: the industry.
     page.get_by_role("button", name="Alterar Setor:").click()
-    expect(page.locator(".htmx-request, .htmx-added, .htmx-settling")).to_have_count(0)
+    _swapped(page)
     page.locator("#fact-industry input[name=industry]").fill("Laticínios")
     page.locator("#fact-industry input[name=industry]").press("Enter")
     expect(page.locator("#fact-industry")).to_contain_text("Laticínios")
@@ -127,6 +133,8 @@ def test_account_page_shows_its_contacts(page, crm):
     vera = Contact.objects.for_workspace(crm["workspace"]).get(first_name="Vera")
     assert vera.account_id == serra.pk
     page.get_by_role("link", name="Laticínios Serra Azul").first.click()
+    expect(people.locator(".person")).to_have_count(10)
+    _swapped(page)
     people.get_by_role("button", name="Mostrar mais pessoas").click()
     expect(people).to_contain_text("Vera Gomes")
 
