@@ -140,7 +140,11 @@ class RoleForm(PageForm):
 class TeamForm(PageForm):
     name = forms.CharField(label=_("Team name"), max_length=120)
     lead = forms.TypedChoiceField(
-        label=pgettext_lazy("team", "Lead"), coerce=int, required=False, empty_value=None, choices=()
+        label=pgettext_lazy("team", "Lead"),
+        coerce=int,
+        required=False,
+        empty_value=None,
+        choices=(),
     )
     members = forms.TypedMultipleChoiceField(
         label=_("Members"),
