@@ -30,12 +30,15 @@ import json
 import math
 import multiprocessing
 import os
+import re
+import resource
 import secrets
+import sqlite3
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -57,8 +60,8 @@ from vinculo.contacts.models import Contact, LifecycleStage
 from vinculo.contacts.search import (
     account_search_document,
     account_sort_name,
-    contact_search_document,
     contact_sort_name,
+    phone_search_terms,
 )
 from vinculo.core.exceptions import Conflict, ErrorCollector
 from vinculo.core.models import (
@@ -199,7 +202,7 @@ def demo_load(
         )
     tz = ZoneInfo(workspace.time_zone if workspace else "America/Sao_Paulo")
     anchor = anchor or datetime.now(tz).date()
-    with _bulk_load_settings(), transaction.atomic():
+    with _bulk_load_settings(contacts), transaction.atomic():
         if workspace is None:
             workspace = workspace_create(
                 name=_workspace_name(slug), slug=slug, admin_email=ADMIN_EMAIL
@@ -215,8 +218,10 @@ def demo_load(
             staff=passwords.users,
             chunk=chunk,
             parallel=parallel,
+            before_fork=passwords.store,
         )
         counts = generator.load(meter=meter, rebuild_indexes_from=rebuild_indexes_from)
+        passwords.store()
         Event.objects.for_workspace(workspace).create(
             workspace=workspace,
             type="demo.loaded",
@@ -333,6 +338,14 @@ def _write_credentials(
 class _StaffPasswords:
     users: dict[str, User]  # email → user
     new: dict[str, str]  # passwords generated (or reset) by this run
+    hashes: dict[str, Future[str]]  # their hashes, computed in a background thread
+
+    def store(self) -> None:
+        """Write the password hashes once computed. PBKDF2 takes about half a second per
+        password and releases the GIL, so they are computed while the data is generated."""
+        for email, future in self.hashes.items():
+            User.objects.filter(pk=self.users[email].pk).update(password=future.result())
+        self.hashes = {}
 
 
 def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords:
@@ -344,14 +357,15 @@ def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords
         for email, *_ in STAFF
         if email not in known or email not in users
     }
-    # PBKDF2 takes about half a second per password and releases the GIL: hash them in parallel.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        hashes = dict(zip(new, pool.map(make_password, new.values()), strict=True))
+    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-passwords")
+    hashes = {email: hasher.submit(make_password, password) for email, password in new.items()}
+    hasher.shutdown(wait=False)
     teams: dict[str, Team] = {}
     for email, name, role, team_name in STAFF:
-        user = users.get(email) or User(email=email, full_name=name, language="pt-br")
-        if email in hashes:
-            user.password = hashes[email]
+        user = users.get(email)
+        if user is None:
+            user = User(email=email, full_name=name, language="pt-br")
+            user.set_unusable_password()  # until `_StaffPasswords.store`
             user.save()
         users[email] = user
         membership_add(workspace=workspace, user=user, role=role)
@@ -365,14 +379,14 @@ def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords
             TeamMember.objects.for_workspace(workspace).get_or_create(
                 workspace=workspace, team=team, user=user
             )
-    return _StaffPasswords(users=users, new=new)
+    return _StaffPasswords(users=users, new=new, hashes=hashes)
 
 
 # --- database plumbing ---------------------------------------------------------------------
 
 
 @contextmanager
-def _bulk_load_settings() -> Iterator[None]:
+def _bulk_load_settings(contacts: int) -> Iterator[None]:
     """SQLite settings for a bulk load, restored afterwards. Durability of each commit does not
     matter here: the load is one transaction that is simply run again if the machine dies."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
@@ -382,14 +396,38 @@ def _bulk_load_settings() -> Iterator[None]:
     cursor = connection.connection.cursor()
     saved = {
         name: cursor.execute(f"PRAGMA {name}").fetchone()[0]
-        for name in ("synchronous", "cache_size", "temp_store")
+        for name in ("synchronous", "cache_size", "temp_store", "threads")
     }
-    # ~1 GB of page cache keeps the indexes being built in memory.
-    for statement in ("synchronous=OFF", "cache_size=-1000000", "temp_store=MEMORY"):
+    # A page cache as large as the load (about 2.5 kB a contact with its history, within a
+    # third of the memory) keeps it from spilling to the WAL before the commit writes it once.
+    try:
+        memory_kib = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (ValueError, OSError, AttributeError):
+        memory_kib = 3_000_000
+    cache_kib = max(256_000, min(contacts * 25 // 10, memory_kib // 3))
+    for statement in (
+        "synchronous=OFF",
+        f"cache_size=-{cache_kib}",
+        "temp_store=MEMORY",
+        # Helper threads for the sorts of CREATE INDEX, when the indexes are rebuilt.
+        f"threads={min(4, os.cpu_count() or 1)}",
+    ):
         cursor.execute(f"PRAGMA {statement}")
+    # Out of WAL for the load when nobody else has the database open: the commit then writes
+    # each page once into the database instead of into the WAL and again at the checkpoint
+    # (13 s of a 1,000,000-contact load). New pages need no rollback journal, so an
+    # interrupted load still rolls back cleanly.
+    left_wal = False
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+        try:
+            left_wal = cursor.execute("PRAGMA journal_mode=DELETE").fetchone()[0] == "delete"
+        except sqlite3.OperationalError:
+            left_wal = False  # another connection holds it; stay in WAL
     try:
         yield
     finally:
+        if left_wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
         for name, value in saved.items():
             cursor.execute(f"PRAGMA {name}={value}")
         cursor.close()
@@ -463,6 +501,19 @@ class _Writer:
                 (table,),
             )
 
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Refresh the planner's statistics. Without them, after a bulk load, SQLite picked a
+        scan of every contact's tag links for the tags of one page of contacts (200 ms instead
+        of 0.4 ms at 1,000,000 contacts)."""
+        if self.vendor == "sqlite":
+            # Sampling keeps this under a second at a million rows; exact counts add nothing.
+            self.cursor.execute("PRAGMA analysis_limit=1000")
+            self.cursor.execute("ANALYZE")
+            self.cursor.execute("PRAGMA analysis_limit=0")
+        else:
+            for table in tables:
+                self.cursor.execute(f'ANALYZE "{table}"')
+
     def table_is_small(self, table: str, rows_to_add: int) -> bool:
         sql = f'SELECT count(*) FROM (SELECT 1 FROM "{table}" LIMIT {int(rows_to_add)}) AS t'  # noqa: S608
         self.cursor.execute(sql)
@@ -483,15 +534,23 @@ class _Writer:
     @contextmanager
     def indexes_rebuilt(self, tables: Sequence[str]) -> Iterator[None]:
         """Drop the secondary indexes of `tables` and create them again at the end. Runs inside
-        the load's transaction: if the load fails, the indexes come back with the rollback."""
+        the load's transaction: if the load fails, the indexes come back with the rollback.
+
+        On SQLite, indexes that the load fills in key order (see `_index_grows_in_order`) stay:
+        keeping them costs little while the rows go in, when this process often waits for the
+        generator anyway, and saves rebuilding them afterwards, when nothing runs alongside."""
         saved: list[str] = []
         for table in tables:
             if self.vendor == "sqlite":
-                found = self.cursor.execute(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
-                    "AND tbl_name = ? AND sql IS NOT NULL",
-                    (table,),
-                ).fetchall()
+                found = [
+                    (name, sql)
+                    for name, sql in self.cursor.execute(
+                        "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+                        "AND tbl_name = ? AND sql IS NOT NULL",
+                        (table,),
+                    ).fetchall()
+                    if not _index_grows_in_order(table, self._index_columns(name))
+                ]
             else:
                 # Indexes that back a constraint (primary key, unique) stay.
                 self.cursor.execute(
@@ -507,6 +566,39 @@ class _Writer:
         yield
         for sql in saved:
             self.cursor.execute(sql)
+
+    def _index_columns(self, index: str) -> list[str | None]:
+        rows = self.cursor.execute(f'PRAGMA index_info("{index}")').fetchall()
+        return [name for _seq, _cid, name in sorted(rows)]
+
+
+# Columns with a handful of distinct values in the demo data (None: an expression), and columns
+# that grow with the order rows are inserted in. An index whose key is some of the former
+# followed by one of the latter receives its entries at a few places that stay in the cache;
+# others receive them all over the tree, and are cheaper to build once from sorted data.
+_FEW_VALUES = frozenset(
+    {
+        "workspace_id", "owner_id", "created_by_id", "author_id", "assignee_id", "tag_id",
+        "deleted_at", "external_id", "source", "country", "state", "city", "industry", "size",
+        "language", "lifecycle_stage", "channel", "direction", "status",
+    }
+)  # fmt: skip
+_INSERT_ORDER = {
+    "contacts_account": frozenset({"id", "created_at", "updated_at"}),
+    "contacts_accounttag": frozenset({"id", "account_id"}),
+    "contacts_contact": frozenset({"id", "created_at"}),
+    "contacts_contacttag": frozenset({"id", "contact_id"}),
+    "timeline_interaction": frozenset({"id", "contact_id"}),
+    "timeline_task": frozenset({"id", "contact_id"}),
+    "timeline_note": frozenset({"id", "contact_id"}),
+}
+
+
+def _index_grows_in_order(table: str, columns: Sequence[str | None]) -> bool:
+    rest = list(columns)
+    while rest and rest[0] in _FEW_VALUES:
+        rest.pop(0)
+    return not rest or rest[0] in _INSERT_ORDER.get(table, frozenset())
 
 
 # --- the generator -------------------------------------------------------------------------
@@ -567,10 +659,10 @@ _ANY_DAY_CHANNELS = frozenset({"web", "chat", "social", "portal"})
 
 def history_depth(contacts: int) -> float:
     """Average interactions per contact: a rich history for small demos (15 at `make run`'s
-    2,000), thinning to 2.5 at 1,000,000 so the load stays within its time budget."""
+    2,000), thinning to 2 at 1,000,000 so the load stays within its time budget."""
     if contacts <= 5000:
         return 15.0
-    return max(2.5, 15.0 * (contacts / 5000) ** (-math.log(6) / math.log(200)))
+    return max(2.0, 15.0 * (contacts / 5000) ** (-math.log(7.5) / math.log(200)))
 
 
 def _cum(weights: Sequence[float]) -> list[float]:
@@ -579,6 +671,38 @@ def _cum(weights: Sequence[float]) -> list[float]:
 
 def _pick(rng: Random, items: Sequence[Any], cum: Sequence[float]) -> Any:
     return items[bisect.bisect(cum, rng.random() * cum[-1])]
+
+
+# The word splitting of `contacts.search` (unicode61's: letters and digits).
+_WORD_RE = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=262_144)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(_WORD_RE.findall(normalize_text(text)))
+
+
+@lru_cache(maxsize=262_144)
+def _sort_name(first_name: str, last_name: str) -> str:
+    # Demo contacts always have both names, so the email fallback never applies.
+    return contact_sort_name(first_name=first_name, last_name=last_name, email="")
+
+
+def _contact_document(
+    first_name: str, last_name: str, emails: Sequence[str], phones: Sequence[str], company: str
+) -> str:
+    """`contacts.search.contact_search_document`, from cached words of the names and the
+    company, which repeat across a million contacts (computing them every time was a quarter
+    of the cost of generating a contact). tests/test_demo.py holds the two equal on every
+    generated contact."""
+    words = [*_words(first_name), *_words(last_name)]
+    for email in emails:
+        words += _WORD_RE.findall(email.lower())  # emails here are ASCII without spaces
+    for phone in phones:
+        for term in phone_search_terms(phone):
+            words += _WORD_RE.findall(term)
+    words += _words(company)
+    return " ".join(dict.fromkeys(words))
 
 
 def _draw(r: Callable[[], float], items: Sequence[Any]) -> Any:
@@ -674,8 +798,12 @@ class _Generator:
         staff: dict,
         chunk: int = CHUNK,
         parallel: bool | None = None,
+        before_fork: Callable[[], None] = lambda: None,
     ) -> None:
         self.seed = seed
+        # Threads must be done before fork(): a child inherits none of them, only their locks.
+        self.before_fork = before_fork
+        self.waited = 0.0  # seconds this process waited for the generating child
         self.chunk = chunk
         self.parallel = (
             parallel
@@ -795,7 +923,6 @@ class _Generator:
             self._account_cum = self._account_weights()
             meter.phase("contacts")
             for batch in self._batches():
-                self._deduplicate(batch.contacts)
                 for account_id, ts in batch.activity.items():
                     if ts > self.account_activity.get(account_id, 0):
                         self.account_activity[account_id] = ts
@@ -809,6 +936,7 @@ class _Generator:
                 counts["tasks"] += len(batch.tasks)
                 counts["notes"] += len(batch.notes)
                 meter.update(counts)
+            meter.waited = self.waited
             meter.phase("account activity")
             w.update_many(
                 "UPDATE contacts_account SET last_activity_at = %s WHERE id = %s",
@@ -820,6 +948,8 @@ class _Generator:
             meter.phase("indexes")
         for table in ("contacts_account", "contacts_contact"):
             w.sync_sequence(table)
+        meter.phase("statistics")
+        w.analyze(list(expected_rows))
         meter.phase("commit")
         return counts
 
@@ -997,6 +1127,7 @@ class _Generator:
         if not self.parallel or len(chunks) < 3:
             yield from map(self._contact_chunk, chunks)
             return
+        self.before_fork()
         global _FORKED_GENERATOR  # read by the forked child
         _FORKED_GENERATOR = self
         pending: deque[AsyncResult[_Batch]] = deque()
@@ -1009,11 +1140,17 @@ class _Generator:
                     # A short queue keeps both processes busy without holding the whole
                     # load in memory when writing is the slower side.
                     if len(pending) >= 3:
-                        yield pending.popleft().get()
+                        yield self._receive(pending.popleft())
                 while pending:
-                    yield pending.popleft().get()
+                    yield self._receive(pending.popleft())
         finally:
             _FORKED_GENERATOR = None
+
+    def _receive(self, result: AsyncResult[_Batch]) -> _Batch:
+        started = time.monotonic()
+        batch = result.get()
+        self.waited += time.monotonic() - started
+        return batch
 
     def _contact_chunk(self, chunk_no: int) -> _Batch:
         rng = self._rng("contacts", chunk_no)
@@ -1021,6 +1158,9 @@ class _Generator:
         first = chunk_no * self.chunk
         for i in range(first, min(self.n, first + self.chunk)):
             self._contact(rng, i, batch)
+        # Chunks come in order from one process (this one, or the one generating child), so
+        # the uniqueness sets see every earlier chunk: the result does not depend on which.
+        self._deduplicate(batch.contacts)
         return batch
 
     # The methods below run once per generated row. They draw with `random()` and index
@@ -1153,13 +1293,8 @@ class _Generator:
                 phones[0] if phones else "", _json_strings(phones), job, birthdate, language,
                 _STAGES[stage_idx], source, street, city[0], city[1], postal,
                 "US" if english else "BR", custom, "",
-                contact_sort_name(
-                    first_name=first_name, last_name=last_name, email=emails[0] if emails else ""
-                ),
-                contact_search_document(
-                    first_name=first_name, last_name=last_name, emails=emails, phones=phones,
-                    company=company,
-                ),
+                _sort_name(first_name, last_name),
+                _contact_document(first_name, last_name, emails, phones, company),
                 self.ts_text(last_ts) if last_ts else None, created_text, self.ts_text(updated),
             )
         )  # fmt: skip
@@ -1369,9 +1504,7 @@ class _Generator:
         new[_C_EMAILS] = json.dumps(emails)
         new[_C_PHONE] = phones[0] if phones else ""
         new[_C_PHONES] = json.dumps(phones)
-        new[_C_SEARCH] = contact_search_document(
-            first_name=row[5], last_name=row[6], emails=emails, phones=phones, company=company
-        )
+        new[_C_SEARCH] = _contact_document(row[5], row[6], emails, phones, company)
         return tuple(new)
 
 
@@ -1401,8 +1534,11 @@ class _Progress:
         self.out = out
         self.total = total
         self.started = self.phase_started = time.monotonic()
+        self.cpu_started = time.process_time()
         self.current = "setup"
         self.phases: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.waited = 0.0
         self.last = 0.0
         self.tty = bool(out and out.isatty())
 
@@ -1428,9 +1564,10 @@ class _Progress:
         )
 
     def phase(self, name: str) -> None:
-        now = time.monotonic()
+        now, cpu = time.monotonic(), time.process_time()
         self.phases[self.current] = self.phases.get(self.current, 0.0) + now - self.phase_started
-        self.current, self.phase_started = name, now
+        self.cpu[self.current] = self.cpu.get(self.current, 0.0) + cpu - self.cpu_started
+        self.current, self.phase_started, self.cpu_started = name, now, cpu
         if self.out is not None and self.tty:
             self._write(f"demo: {name}… ({now - self.started:.0f} s)")
 
@@ -1440,3 +1577,13 @@ class _Progress:
             spent = ", ".join(f"{k} {v:.1f} s" for k, v in self.phases.items())
             total = time.monotonic() - self.started
             self._write(f"demo: loaded in {total:.1f} s ({spent})", final=True)
+            # Processor time next to wall time tells a slow phase from a starved one (a busy
+            # machine) and shows how much the generating child process carried.
+            cpu = ", ".join(f"{k} {v:.1f} s" for k, v in self.cpu.items() if v >= 0.05)
+            child = resource.getrusage(resource.RUSAGE_CHILDREN)
+            self._write(
+                f"demo: processor time: this process {sum(self.cpu.values()):.1f} s ({cpu}); "
+                f"generator process {child.ru_utime + child.ru_stime:.1f} s; "
+                f"waited for the generator {self.waited:.1f} s",
+                final=True,
+            )
