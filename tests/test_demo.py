@@ -176,6 +176,8 @@ def test_same_seed_same_data_other_seed_other_data(load: Callable[..., Any]) -> 
     assert _history(one) != _history(other)
 
 
+# pytest-xdist runs tests in a process with threads of its own; the child only generates rows.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_generation_in_a_child_process_gives_the_same_rows(load: Callable[..., Any]) -> None:
     serial = load(slug="serial", contacts=70, chunk=20, parallel=False).workspace
     forked = load(slug="forked", contacts=70, chunk=20, parallel=True).workspace

@@ -338,7 +338,8 @@ def _write_credentials(
 class _StaffPasswords:
     users: dict[str, User]  # email → user
     new: dict[str, str]  # passwords generated (or reset) by this run
-    hashes: dict[str, Future[str]]  # their hashes, computed in a background thread
+    hashes: dict[str, Future[str]]  # their hashes, computed in background threads
+    hasher: ThreadPoolExecutor
 
     def store(self) -> None:
         """Write the password hashes once computed. PBKDF2 takes about half a second per
@@ -346,6 +347,7 @@ class _StaffPasswords:
         for email, future in self.hashes.items():
             User.objects.filter(pk=self.users[email].pk).update(password=future.result())
         self.hashes = {}
+        self.hasher.shutdown(wait=True)  # no thread may be left when the generator forks
 
 
 def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords:
@@ -357,9 +359,8 @@ def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords
         for email, *_ in STAFF
         if email not in known or email not in users
     }
-    hasher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-passwords")
+    hasher = ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-passwords")
     hashes = {email: hasher.submit(make_password, password) for email, password in new.items()}
-    hasher.shutdown(wait=False)
     teams: dict[str, Team] = {}
     for email, name, role, team_name in STAFF:
         user = users.get(email)
@@ -379,7 +380,7 @@ def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords
             TeamMember.objects.for_workspace(workspace).get_or_create(
                 workspace=workspace, team=team, user=user
             )
-    return _StaffPasswords(users=users, new=new, hashes=hashes)
+    return _StaffPasswords(users=users, new=new, hashes=hashes, hasher=hasher)
 
 
 # --- database plumbing ---------------------------------------------------------------------
