@@ -12,13 +12,15 @@ data: they come from `secrets` and are written to `<DATA_DIR>/demo-credentials.t
 The word pools come from Faker, so a different Faker version gives different (still
 deterministic) names.
 
-Speed (budget: 1,000,000 contacts in 120 s on the embedded SQLite): Faker costs microseconds per
-value, so it only fills pools once and `random.Random` combines them. Rows skip the ORM: they are
-written with the DB-API's `executemany` (SQLite) or `COPY` (PostgreSQL) inside one transaction,
-so an interrupted load leaves nothing behind. They are ordinary INSERTs: triggers (the search
-index) fire as for any other write. For large loads into a table that is small next to the load,
-the table's secondary indexes are dropped and rebuilt inside the same transaction: building an
-index from sorted data is about three times faster than growing it row by row.
+Speed (budget: 1,000,000 contacts in 120 s on the embedded SQLite; about 106 s measured on two
+quiet cores, see bench/): Faker costs microseconds per value, so it only fills pools once and
+`random.Random` combines them. A forked child process generates the contacts and their history
+while this one writes them. Rows skip the ORM: multi-row INSERT statements (SQLite) or `COPY`
+(PostgreSQL), all inside one transaction, so an interrupted load leaves nothing behind. They are
+ordinary INSERTs: triggers (the FTS5 search index) fire as for any other write. For large loads
+into a table that is small next to the load, the indexes that would receive keys all over their
+tree are dropped and rebuilt inside the same transaction; building them from sorted data costs
+less than growing them row by row. Statistics are refreshed at the end (ANALYZE).
 """
 
 from __future__ import annotations
