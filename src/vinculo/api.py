@@ -31,12 +31,20 @@ install_problem_handlers(api)
 
 def _add_routers() -> None:
     from vinculo.contacts.api import router as contacts_router
+    from vinculo.contacts.dedupe.api import router as dedupe_router
+    from vinculo.contacts.exports.api import router as exports_router
+    from vinculo.contacts.imports.api import router as imports_router
+    from vinculo.contacts.privacy.api import router as privacy_router
     from vinculo.core.api import router as core_router
     from vinculo.timeline.api import router as timeline_router
 
     api.add_router("", core_router)
     api.add_router("", contacts_router)
     api.add_router("", timeline_router)
+    api.add_router("", imports_router)
+    api.add_router("", exports_router)
+    api.add_router("", dedupe_router)
+    api.add_router("", privacy_router)
 
 
 _add_routers()

@@ -162,6 +162,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_area_commands(sub: argparse._SubParsersAction) -> None:
+    """Sub-commands that live beside the code they drive (import, export, duplicates, privacy)."""
+    from vinculo.contacts.dedupe import cli as dedupe_cli
+    from vinculo.contacts.exports import cli as exports_cli
+    from vinculo.contacts.imports import cli as imports_cli
+    from vinculo.contacts.privacy import cli as privacy_cli
+
+    for area in (imports_cli, exports_cli, dedupe_cli, privacy_cli):
+        area.add_commands(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vinculo", description="Vínculo CRM")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -212,6 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
     key_create.add_argument("--user", required=True)
     key_create.add_argument("--name", default="CLI")
     key_create.set_defaults(func=cmd_apikey_create)
+
+    _add_area_commands(sub)
 
     manage = sub.add_parser("manage", help="run a Django management command", add_help=False)
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -122,6 +122,9 @@ class Contact(CustomerRecord):
         verbose_name=_("account"),
     )
     tags = models.ManyToManyField("core.Tag", through="ContactTag", related_name="+", blank=True)
+    # Set when the person's personal data was anonymised (LGPD/GDPR erasure); the row stays so
+    # that counts and related business records keep their meaning.
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta(CustomerRecord.Meta):
         indexes: ClassVar = [
@@ -189,4 +192,263 @@ class AccountTag(TenantModel):
         ]
         indexes: ClassVar = [
             models.Index(fields=["workspace", "tag", "account"], name="accounttag_tag")
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data in and out: imports, exports, duplicates, consent
+
+
+class JobStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+    UNDONE = "undone", _("Undone")
+
+
+class TrackedJob(TenantModel):
+    """Progress of long work done by the worker: rows done of the total, the rate, time left.
+    `heartbeat_at` moves while a worker holds the job, so a job whose worker died is found and
+    handed to another one, which resumes from `rows_done`."""
+
+    status = models.CharField(
+        _("status"), max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED
+    )
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    total_rows = models.IntegerField(null=True, blank=True)
+    rows_done = models.IntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta(TenantModel.Meta):
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in {JobStatus.QUEUED, JobStatus.RUNNING}
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == JobStatus.DONE else 0
+        return min(100, int(self.rows_done * 100 / self.total_rows))
+
+    @property
+    def rate(self) -> float | None:
+        """Rows per second since the job started."""
+        if self.started_at is None or not self.rows_done:
+            return None
+        end = self.finished_at or timezone.now()
+        seconds = (end - self.started_at).total_seconds()
+        return self.rows_done / seconds if seconds > 0 else None
+
+    @property
+    def seconds_left(self) -> int | None:
+        rate = self.rate
+        if rate is None or self.total_rows is None or self.status != JobStatus.RUNNING:
+            return None
+        return max(0, int((self.total_rows - self.rows_done) / rate))
+
+
+class OnMatch(models.TextChoices):
+    SKIP = "skip", _("Skip the row")
+    FILL = "fill", _("Fill empty fields")
+    OVERWRITE = "overwrite", _("Overwrite")
+
+
+class ImportJob(TrackedJob):
+    """One file imported into one kind of record. Rows are written in batches, each batch in
+    one transaction together with `rows_done`, so a resumed job never writes a row twice."""
+
+    object_type = models.CharField(max_length=20)
+    file = models.FileField(upload_to="imports/%Y/%m/", max_length=300)
+    original_name = models.CharField(max_length=255)
+    size_bytes = models.BigIntegerField(default=0)
+    file_format = models.CharField(max_length=10, default="csv")
+    encoding = models.CharField(max_length=30, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    has_header = models.BooleanField(default=True)
+    headers = models.JSONField(default=list, blank=True)
+    # column index (as a string) → field name ("email", "cf:segment", …); unmapped columns absent
+    mapping = models.JSONField(default=dict, blank=True)
+    match_by = models.JSONField(default=list, blank=True)
+    on_match = models.CharField(max_length=10, choices=OnMatch.choices, default=OnMatch.SKIP)
+    created_count = models.IntegerField(default=0)
+    updated_count = models.IntegerField(default=0)
+    skipped_count = models.IntegerField(default=0)
+    failed_count = models.IntegerField(default=0)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TrackedJob.Meta):
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "-created_at"], name="import_created"),
+            models.Index(fields=["status", "heartbeat_at"], name="import_status_beat"),
+        ]
+
+
+class ImportMapping(TenantModel):
+    """A column mapping kept for the next file of the same shape: header text → field name."""
+
+    object_type = models.CharField(max_length=20)
+    name = models.CharField(_("name"), max_length=100)
+    mapping = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        "core.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["workspace", "object_type", "name"], name="import_mapping_name"
+            )
+        ]
+
+
+class ImportRowFailure(TenantModel):
+    """A row that was not written, with the file's own values and why (field and message)."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="failures")
+    line_number = models.IntegerField()
+    values = models.JSONField(default=list)
+    errors = models.JSONField(default=list)  # [{"field": …, "message": …}]
+
+    class Meta(TenantModel.Meta):
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "job", "line_number"], name="import_failure_line")
+        ]
+
+
+class ImportChange(TenantModel):
+    """What an import did to one record, so that undo can remove or restore it."""
+
+    class Action(models.TextChoices):
+        CREATED = "created", _("Created")
+        UPDATED = "updated", _("Updated")
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="changes")
+    object_id = models.BigIntegerField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    before = models.JSONField(null=True, blank=True)
+    line_number = models.IntegerField()
+
+    class Meta(TenantModel.Meta):
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "job", "object_id"], name="import_change_object")
+        ]
+
+
+class ExportFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel (XLSX)"
+
+
+class ExportJob(TrackedJob):
+    """A list view written to a file by the worker, downloaded from a link when done."""
+
+    object_type = models.CharField(max_length=20)
+    file_format = models.CharField(max_length=10, choices=ExportFormat.choices)
+    # The list's query string (filters, sort, view) and the columns chosen.
+    params = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    file = models.FileField(upload_to="exports/%Y/%m/", max_length=300, blank=True)
+    file_name = models.CharField(max_length=255, blank=True)
+
+    class Meta(TrackedJob.Meta):
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "created_by", "-created_at"], name="export_created")
+        ]
+
+
+class DuplicateScan(TrackedJob):
+    """One pass of the duplicate finder over a kind of record."""
+
+    object_type = models.CharField(max_length=20)
+    pairs_found = models.IntegerField(default=0)
+
+    class Meta(TrackedJob.Meta):
+        indexes: ClassVar = [
+            models.Index(fields=["workspace", "object_type", "-created_at"], name="dupscan_created")
+        ]
+
+
+class DuplicateCandidate(TenantModel):
+    """Two records that look like one, with a score (0–100) and the reasons for it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", _("To review")
+        MERGED = "merged", _("Merged")
+        DISMISSED = "dismissed", _("Not duplicates")
+
+    object_type = models.CharField(max_length=20)
+    first_id = models.BigIntegerField()  # always the smaller id of the two
+    second_id = models.BigIntegerField()
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    scan = models.ForeignKey(
+        DuplicateScan, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        "core.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta(TenantModel.Meta):
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["workspace", "object_type", "first_id", "second_id"],
+                name="duplicate_pair",
+            )
+        ]
+        indexes: ClassVar = [
+            models.Index(
+                fields=["workspace", "object_type", "status", "-score", "id"],
+                name="duplicate_queue",
+            )
+        ]
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", _("Web form")
+    IMPORT = "import", _("Import")
+    API = "api", _("API")
+    STAFF = "staff", _("Staff")
+    PORTAL = "portal", _("Customer portal")
+
+
+class ConsentEntry(TenantModel):
+    """The append-only consent log of a person: each grant and each withdrawal is a row; the
+    current state of a purpose is its latest row. Rows are never changed, except that erasure
+    blanks the network address."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(_("purpose"), max_length=60)
+    granted = models.BooleanField(_("granted"))
+    wording = models.TextField(_("wording shown"))
+    source = models.CharField(_("source"), max_length=10, choices=ConsentSource.choices)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    actor = models.ForeignKey(
+        "core.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
+
+    class Meta(TenantModel.Meta):
+        indexes: ClassVar = [
+            models.Index(
+                fields=["workspace", "contact", "purpose", "-recorded_at", "-id"],
+                name="consent_contact_purpose",
+            ),
+            models.Index(
+                fields=["workspace", "purpose", "-recorded_at"], name="consent_purpose_time"
+            ),
         ]

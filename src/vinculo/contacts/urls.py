@@ -7,6 +7,10 @@ from typing import Any
 from django.urls import URLPattern, path
 
 from vinculo.contacts import views
+from vinculo.contacts.dedupe import urls as dedupe_urls
+from vinculo.contacts.exports import urls as exports_urls
+from vinculo.contacts.imports import urls as imports_urls
+from vinculo.contacts.privacy import urls as privacy_urls
 from vinculo.contacts.views import ACCOUNTS, CONTACTS, RecordPages
 
 
@@ -47,6 +51,10 @@ def _pages(prefix: str, name_prefix: str, pages: RecordPages) -> list[URLPattern
 
 
 urlpatterns = [
+    *imports_urls.urlpatterns,
+    *exports_urls.urlpatterns,
+    *dedupe_urls.urlpatterns,
+    *privacy_urls.urlpatterns,
     path("contacts/", views.record_list, {"pages": CONTACTS}, name="list"),
     *_pages("contacts", "", CONTACTS),
     path("accounts/", views.record_list, {"pages": ACCOUNTS}, name="accounts"),

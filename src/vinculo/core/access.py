@@ -34,6 +34,12 @@ def membership_for(*, workspace: Workspace, user: User | None) -> Membership | N
     return cache[workspace.pk]
 
 
+def remember_membership(*, user: User, workspace: Workspace, membership: Membership | None) -> None:
+    """Seed the per-request cache with a membership already loaded (API key authentication reads
+    it anyway), so the access checks of the same request ask the database no second time."""
+    user.__dict__.setdefault(_CACHE_ATTR, {})[workspace.pk] = membership
+
+
 def role_spec(*, workspace: Workspace, user: User | None) -> RoleSpec | None:
     membership = membership_for(workspace=workspace, user=user)
     return ROLE_SPECS.get(membership.role) if membership else None

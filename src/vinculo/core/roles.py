@@ -36,8 +36,9 @@ class Right(StrEnum):
 
 
 # Modules are the areas a right applies to; later apps add theirs here. Tags are their own
-# module so managers can curate them without holding the workspace's other settings.
-MODULES = ("contacts", "accounts", "timeline", "tags", "settings")
+# module so managers can curate them without holding the workspace's other settings. Privacy
+# (a person's data export and erasure under LGPD/GDPR) is kept to admins and managers.
+MODULES = ("contacts", "accounts", "timeline", "tags", "privacy", "settings")
 
 ALL_RIGHTS = frozenset(Right)
 VIEW_ONLY = frozenset({Right.VIEW})
@@ -62,6 +63,7 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             "accounts": ALL_RIGHTS,
             "timeline": ALL_RIGHTS,
             "tags": ALL_RIGHTS,
+            "privacy": ALL_RIGHTS,
             "settings": VIEW_ONLY,
         },
     ),

@@ -17,7 +17,7 @@ from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.text import slugify
 
-from vinculo.core.access import can, require
+from vinculo.core.access import can, remember_membership, require
 from vinculo.core.events import record_event
 from vinculo.core.exceptions import (
     Conflict,
@@ -159,10 +159,12 @@ def apikey_authenticate(*, raw_key: str) -> ApiKey | None:
         return None
     if not key.user.is_active:
         return None
-    if not Membership.all_tenants.filter(
+    membership = Membership.all_tenants.filter(
         workspace_id=key.workspace_id, user_id=key.user_id, is_active=True
-    ).exists():
+    ).first()
+    if membership is None:
         return None
+    remember_membership(user=key.user, workspace=key.workspace, membership=membership)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > API_KEY_TOUCH_INTERVAL:
         ApiKey.all_tenants.filter(pk=key.pk).update(last_used_at=now)

@@ -1,0 +1,1 @@
+"""Duplicate records: the background scan, the review queue and the merge."""

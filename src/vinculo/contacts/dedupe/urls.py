@@ -1,0 +1,7 @@
+"""Pages of dedupe, included into the "contacts" namespace."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

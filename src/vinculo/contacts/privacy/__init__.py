@@ -1,0 +1,1 @@
+"""LGPD/GDPR: the consent log, the data-subject export and erasure."""

@@ -1,0 +1,7 @@
+"""REST endpoints of privacy."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["privacy"])
