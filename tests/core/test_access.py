@@ -14,16 +14,16 @@ from vinculo.core.services import membership_add
 
 # The matrix as the product defines it, written out by hand so that any change to the roles
 # shows up here: v=view c=create e=edit d=delete.
-COLUMNS = ("contacts", "accounts", "timeline", "tags", "settings")
+COLUMNS = ("contacts", "accounts", "timeline", "tags", "privacy", "settings")
 EXPECTED_RIGHTS: dict[str, dict[str, str]] = {
     role: dict(zip(COLUMNS, cells, strict=True))
     for role, cells in {
-        Role.ADMIN: ("vced", "vced", "vced", "vced", "vced"),
-        Role.MANAGER: ("vced", "vced", "vced", "vced", "v"),
-        Role.SALES: ("vce", "vce", "vced", "", ""),
-        Role.MARKETING: ("vce", "vce", "vce", "", ""),
-        Role.SERVICE: ("vce", "v", "vced", "", ""),
-        Role.READ_ONLY: ("v", "v", "v", "", ""),
+        Role.ADMIN: ("vced", "vced", "vced", "vced", "vced", "vced"),
+        Role.MANAGER: ("vced", "vced", "vced", "vced", "vced", "v"),
+        Role.SALES: ("vce", "vce", "vced", "", "", ""),
+        Role.MARKETING: ("vce", "vce", "vce", "", "", ""),
+        Role.SERVICE: ("vce", "v", "vced", "", "", ""),
+        Role.READ_ONLY: ("v", "v", "v", "", "", ""),
     }.items()
 }
 LETTER = {Right.VIEW: "v", Right.CREATE: "c", Right.EDIT: "e", Right.DELETE: "d"}

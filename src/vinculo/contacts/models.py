@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from vinculo.core.tenancy import TenantModel
+from vinculo.core.tenancy import TenantManager, TenantModel, TenantQuerySet
 
 
 class LifecycleStage(models.TextChoices):
@@ -158,11 +158,11 @@ class Contact(CustomerRecord):
 
     @property
     def display_name(self) -> str:
-        return (
-            " ".join(p for p in (self.first_name, self.last_name) if p)
-            or self.email
-            or f"#{self.pk}"
-        )
+        name = " ".join(p for p in (self.first_name, self.last_name) if p) or self.email
+        if not name and self.erased_at is not None:
+            # Erasure leaves no name; the record still needs words in lists and headers.
+            return str(_("Erased person"))
+        return name or f"#{self.pk}"
 
 
 class ContactTag(TenantModel):
@@ -289,7 +289,6 @@ class ImportJob(TrackedJob):
     class Meta(TrackedJob.Meta):
         indexes: ClassVar = [
             models.Index(fields=["workspace", "-created_at"], name="import_created"),
-            models.Index(fields=["status", "heartbeat_at"], name="import_status_beat"),
         ]
 
 
@@ -425,10 +424,39 @@ class ConsentSource(models.TextChoices):
     PORTAL = "portal", _("Customer portal")
 
 
+class ConsentLogIsAppendOnly(Exception):
+    """Something tried to change or delete a row of the consent log."""
+
+
+class ConsentEntryQuerySet(TenantQuerySet):
+    """Refuses bulk updates and deletes: the log is evidence, so it only grows. Deleting a
+    contact (or a workspace) still removes its rows, because Django's cascade deletes them
+    with raw deletes that do not go through `delete()`."""
+
+    def update(self, **kwargs: Any) -> int:
+        # Deleting a user sets `actor` to null through this method (Django's SET_NULL): the
+        # entry stays, only who recorded it is forgotten with the user.
+        if kwargs.keys() == {"actor"} and kwargs["actor"] is None:
+            return super().update(**kwargs)
+        raise ConsentLogIsAppendOnly("The consent log is append-only; record a new entry.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ConsentLogIsAppendOnly("The consent log is append-only; rows cannot be deleted.")
+
+    def erase_network_data(self) -> int:
+        """The one change allowed (LGPD/GDPR erasure): blank the IP address and user agent
+        that identify the person, keeping the rows as proof that consent was given."""
+        return super().update(ip_address=None, user_agent="")
+
+
+class ConsentEntryManager(TenantManager):
+    _queryset_class = ConsentEntryQuerySet
+
+
 class ConsentEntry(TenantModel):
     """The append-only consent log of a person: each grant and each withdrawal is a row; the
     current state of a purpose is its latest row. Rows are never changed, except that erasure
-    blanks the network address."""
+    blanks the network address (`ConsentEntryQuerySet.erase_network_data`)."""
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
     purpose = models.CharField(_("purpose"), max_length=60)
@@ -442,6 +470,9 @@ class ConsentEntry(TenantModel):
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
+    objects = ConsentEntryManager()
+    all_tenants = models.Manager.from_queryset(ConsentEntryQuerySet)()
+
     class Meta(TenantModel.Meta):
         indexes: ClassVar = [
             models.Index(
@@ -452,3 +483,11 @@ class ConsentEntry(TenantModel):
                 fields=["workspace", "purpose", "-recorded_at"], name="consent_purpose_time"
             ),
         ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ConsentLogIsAppendOnly("The consent log is append-only; record a new entry.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ConsentLogIsAppendOnly("The consent log is append-only; rows cannot be deleted.")

@@ -542,10 +542,6 @@ class Migration(migrations.Migration):
             index=models.Index(fields=["workspace", "-created_at"], name="import_created"),
         ),
         migrations.AddIndex(
-            model_name="importjob",
-            index=models.Index(fields=["status", "heartbeat_at"], name="import_status_beat"),
-        ),
-        migrations.AddIndex(
             model_name="importchange",
             index=models.Index(
                 fields=["workspace", "job", "object_id"], name="import_change_object"
