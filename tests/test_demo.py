@@ -9,6 +9,7 @@ import stat
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import pytest
@@ -139,6 +140,19 @@ def test_demo_creates_a_full_workspace(load: Callable[..., Any]) -> None:
         assert members.count() == 3
         assert team.lead_id in set(members.values_list("user_id", flat=True))
     assert CustomFieldDefinition.objects.for_workspace(ws).count() == len(demo.words.CUSTOM_FIELDS)
+
+
+def test_the_admin_finds_tasks_waiting(load: Callable[..., Any]) -> None:
+    result = load(contacts=80)
+    ws = result.workspace
+    admin = User.objects.get(email=demo.ADMIN_EMAIL)
+    tasks = Task.objects.for_workspace(ws).filter(assignee=admin, status="open")
+    assert tasks.count() == demo.ADMIN_TASKS == result.counts["admin_tasks"]
+    midnight = dt.datetime.combine(ANCHOR, dt.time.min, ZoneInfo(ws.time_zone))
+    days = sorted((t.due_at - midnight).days for t in tasks)
+    assert days[:3] == [-3, -2, -1]  # overdue
+    assert days[3:6] == [0, 0, 0]  # today
+    assert all(d > 0 for d in days[6:])  # coming days
 
 
 def test_history_spans_two_years_up_to_the_anchor(load: Callable[..., Any]) -> None:

@@ -224,6 +224,10 @@ def demo_load(
         )
         counts = generator.load(meter=meter, rebuild_indexes_from=rebuild_indexes_from)
         passwords.store()
+        counts["admin_tasks"] = _admin_tasks(
+            workspace, passwords.users[ADMIN_EMAIL], anchor=anchor, tz=tz, seed=seed
+        )
+        counts["tasks"] += counts["admin_tasks"]
         Event.objects.for_workspace(workspace).create(
             workspace=workspace,
             type="demo.loaded",
@@ -383,6 +387,49 @@ def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords
                 workspace=workspace, team=team, user=user
             )
     return _StaffPasswords(users=users, new=new, hashes=hashes, hasher=hasher)
+
+
+ADMIN_TASKS = 9
+
+
+def _admin_tasks(
+    workspace: Workspace, admin: User, *, anchor: date, tz: ZoneInfo, seed: int
+) -> int:
+    """A few open tasks for the demo's admin (overdue, today, coming days), so that the first
+    person to log in finds "My tasks" in use. The rest of the demo's tasks belong to the reps."""
+    from vinculo.timeline.models import Task, TaskStatus
+
+    rng = Random(seed * 7919 + 17)
+    first = list(
+        Contact.objects.for_workspace(workspace)
+        .order_by("id")
+        .values_list("id", "account_id", "first_name", "account__name")[: ADMIN_TASKS * 40]
+    )
+    rows = first[:: max(1, len(first) // ADMIN_TASKS)][:ADMIN_TASKS]
+    midnight = datetime.combine(anchor, datetime.min.time(), tz)
+    tasks = []
+    for i, (contact_id, account_id, first_name, company) in enumerate(rows):
+        # Three overdue, three due today, three in the coming week.
+        days = (-1 - i) if i < 3 else 0 if i < 6 else i - 4
+        due = midnight + timedelta(days=days, hours=9 + rng.randrange(9))
+        title = words.TASKS_PT[rng.randrange(len(words.TASKS_PT))]
+        made = midnight - timedelta(days=7 + rng.randrange(20))
+        tasks.append(
+            Task(
+                workspace=workspace,
+                contact_id=contact_id,
+                account_id=account_id,
+                title=title.format(first=first_name or company, company=company or first_name),
+                due_at=due,
+                assignee=admin,
+                status=TaskStatus.OPEN,
+                created_by=admin,
+                created_at=made,
+                updated_at=made,
+            )
+        )
+    Task.objects.for_workspace(workspace).bulk_create(tasks)
+    return len(tasks)
 
 
 # --- database plumbing ---------------------------------------------------------------------
