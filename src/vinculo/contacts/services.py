@@ -347,54 +347,80 @@ def contact_tags_set(
     )
 
 
+def _soft_delete(
+    model: type[R],
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    module: str,
+    record_id: int,
+) -> None:
+    """What deleting a contact or an account shares: rights, the mark, the event."""
+    require(workspace=workspace, user=actor, module=module, right=Right.DELETE)
+    with transaction.atomic():
+        record = _get_for_write(
+            model, workspace=workspace, actor=actor, module=module, record_id=record_id
+        )
+        record.deleted_at = timezone.now()
+        record.save(update_fields=["deleted_at"])
+        record_event(
+            workspace=workspace,
+            actor=actor,
+            type=f"{model._meta.model_name}.deleted",
+            subject=record,
+            payload={"name": _record_name(record)},
+        )
+
+
+def _restore(
+    model: type[R],
+    *,
+    workspace: Workspace,
+    actor: User | None,
+    module: str,
+    record_id: int,
+) -> R:
+    """What restoring a contact or an account shares: rights, the deadline, the event."""
+    require(workspace=workspace, user=actor, module=module, right=Right.DELETE)
+    with transaction.atomic():
+        record = _get_for_write(
+            model,
+            workspace=workspace,
+            actor=actor,
+            module=module,
+            record_id=record_id,
+            deleted=None,
+        )
+        if record.deleted_at is not None:
+            if _restore_deadline_passed(record.deleted_at, timezone.now()):
+                raise RestoreExpired(_restore_expired_message(record.deleted_at))
+            record.deleted_at = None
+            record.save(update_fields=["deleted_at"])
+            record_event(
+                workspace=workspace,
+                actor=actor,
+                type=f"{model._meta.model_name}.restored",
+                subject=record,
+                payload={"name": _record_name(record)},
+            )
+    _load_for_output([record], workspace, with_account=model is Contact)
+    return record
+
+
 def contact_delete(*, workspace: Workspace, actor: User | None, contact_id: int) -> None:
     """Soft-delete a contact: it leaves every list and can be restored for
     SOFT_DELETE_RETENTION_DAYS, then `records_purge_expired` removes it. Records
     `contact.deleted`."""
-    require(workspace=workspace, user=actor, module="contacts", right=Right.DELETE)
-    with transaction.atomic():
-        contact = _get_for_write(
-            Contact, workspace=workspace, actor=actor, module="contacts", record_id=contact_id
-        )
-        contact.deleted_at = timezone.now()
-        contact.save(update_fields=["deleted_at"])
-        record_event(
-            workspace=workspace,
-            actor=actor,
-            type="contact.deleted",
-            subject=contact,
-            payload={"name": contact.display_name},
-        )
+    _soft_delete(Contact, workspace=workspace, actor=actor, module="contacts", record_id=contact_id)
 
 
 def contact_restore(*, workspace: Workspace, actor: User | None, contact_id: int) -> Contact:
     """Bring back a soft-deleted contact within the retention period. Records
     `contact.restored`; a contact that is not deleted is returned unchanged. Raises
     RestoreExpired after the period, NotFound when there is no such contact."""
-    require(workspace=workspace, user=actor, module="contacts", right=Right.DELETE)
-    with transaction.atomic():
-        contact = _get_for_write(
-            Contact,
-            workspace=workspace,
-            actor=actor,
-            module="contacts",
-            record_id=contact_id,
-            deleted=None,
-        )
-        if contact.deleted_at is not None:
-            if _restore_deadline_passed(contact.deleted_at, timezone.now()):
-                raise RestoreExpired(_restore_expired_message(contact.deleted_at))
-            contact.deleted_at = None
-            contact.save(update_fields=["deleted_at"])
-            record_event(
-                workspace=workspace,
-                actor=actor,
-                type="contact.restored",
-                subject=contact,
-                payload={"name": contact.display_name},
-            )
-    _load_for_output([contact], workspace, with_account=True)
-    return contact
+    return _restore(
+        Contact, workspace=workspace, actor=actor, module="contacts", record_id=contact_id
+    )
 
 
 def _restore_expired_message(deleted_at: dt.datetime) -> str:
@@ -530,50 +556,16 @@ def account_tags_set(
 def account_delete(*, workspace: Workspace, actor: User | None, account_id: int) -> None:
     """Soft-delete an account; its contacts keep the link (a restore brings it all back).
     Records `account.deleted`."""
-    require(workspace=workspace, user=actor, module="accounts", right=Right.DELETE)
-    with transaction.atomic():
-        account = _get_for_write(
-            Account, workspace=workspace, actor=actor, module="accounts", record_id=account_id
-        )
-        account.deleted_at = timezone.now()
-        account.save(update_fields=["deleted_at"])
-        record_event(
-            workspace=workspace,
-            actor=actor,
-            type="account.deleted",
-            subject=account,
-            payload={"name": account.name},
-        )
+    _soft_delete(Account, workspace=workspace, actor=actor, module="accounts", record_id=account_id)
 
 
 def account_restore(*, workspace: Workspace, actor: User | None, account_id: int) -> Account:
     """Bring back a soft-deleted account within the retention period. Records
     `account.restored`; an account that is not deleted is returned unchanged. Raises
     RestoreExpired after the period, NotFound when there is no such account."""
-    require(workspace=workspace, user=actor, module="accounts", right=Right.DELETE)
-    with transaction.atomic():
-        account = _get_for_write(
-            Account,
-            workspace=workspace,
-            actor=actor,
-            module="accounts",
-            record_id=account_id,
-            deleted=None,
-        )
-        if account.deleted_at is not None:
-            if _restore_deadline_passed(account.deleted_at, timezone.now()):
-                raise RestoreExpired(_restore_expired_message(account.deleted_at))
-            account.deleted_at = None
-            account.save(update_fields=["deleted_at"])
-            record_event(
-                workspace=workspace,
-                actor=actor,
-                type="account.restored",
-                subject=account,
-                payload={"name": account.name},
-            )
-    _load_for_output([account], workspace, with_account=False)
-    return account
+    return _restore(
+        Account, workspace=workspace, actor=actor, module="accounts", record_id=account_id
+    )
 
 
 # --- retention ----------------------------------------------------------------------------------
