@@ -369,23 +369,41 @@ def tag_update(
     return tag
 
 
+def _set_binned(
+    record: Tag | CustomFieldDefinition,
+    *,
+    binned: bool,
+    workspace: Workspace,
+    actor: User | None,
+    event_type: str,
+    payload: dict[str, Any],
+) -> None:
+    """Move a settings item (tag, field definition) into the bin or out of it, with its event;
+    nothing happens when it is already where it should be."""
+    if (record.deleted_at is not None) == binned:
+        return
+    with transaction.atomic():
+        record.deleted_at = timezone.now() if binned else None
+        record.save(update_fields=["deleted_at"])
+        record_event(
+            workspace=workspace, actor=actor, type=event_type, subject=record, payload=payload
+        )
+
+
 def tag_delete(*, workspace: Workspace, actor: User | None, tag_id: int) -> Tag:
     """Move a tag to the bin (restorable until the retention purge). Records `tag.deleted`;
     deleting a deleted tag changes nothing. Records keep their links to it, so a restore
     brings them back."""
     require(workspace=workspace, user=actor, module="tags", right=Right.DELETE)
     tag = _tag_for_update(workspace=workspace, tag_id=tag_id)
-    if tag.deleted_at is None:
-        with transaction.atomic():
-            tag.deleted_at = timezone.now()
-            tag.save(update_fields=["deleted_at"])
-            record_event(
-                workspace=workspace,
-                actor=actor,
-                type="tag.deleted",
-                subject=tag,
-                payload={"name": tag.name},
-            )
+    _set_binned(
+        tag,
+        binned=True,
+        workspace=workspace,
+        actor=actor,
+        event_type="tag.deleted",
+        payload={"name": tag.name},
+    )
     return tag
 
 
@@ -393,17 +411,14 @@ def tag_restore(*, workspace: Workspace, actor: User | None, tag_id: int) -> Tag
     """Bring a deleted tag back. Records `tag.restored`; restoring a live tag changes nothing."""
     require(workspace=workspace, user=actor, module="tags", right=Right.DELETE)
     tag = _tag_for_update(workspace=workspace, tag_id=tag_id)
-    if tag.deleted_at is not None:
-        with transaction.atomic():
-            tag.deleted_at = None
-            tag.save(update_fields=["deleted_at"])
-            record_event(
-                workspace=workspace,
-                actor=actor,
-                type="tag.restored",
-                subject=tag,
-                payload={"name": tag.name},
-            )
+    _set_binned(
+        tag,
+        binned=False,
+        workspace=workspace,
+        actor=actor,
+        event_type="tag.restored",
+        payload={"name": tag.name},
+    )
     return tag
 
 
@@ -624,17 +639,14 @@ def customfield_delete(
     validated) so a restore brings them back. Records `custom_field.deleted`."""
     require(workspace=workspace, user=actor, module="settings", right=Right.DELETE)
     definition = _customfield_for_update(workspace=workspace, field_id=field_id)
-    if definition.deleted_at is None:
-        with transaction.atomic():
-            definition.deleted_at = timezone.now()
-            definition.save(update_fields=["deleted_at"])
-            record_event(
-                workspace=workspace,
-                actor=actor,
-                type="custom_field.deleted",
-                subject=definition,
-                payload={"object_type": definition.object_type, "key": definition.key},
-            )
+    _set_binned(
+        definition,
+        binned=True,
+        workspace=workspace,
+        actor=actor,
+        event_type="custom_field.deleted",
+        payload={"object_type": definition.object_type, "key": definition.key},
+    )
     return definition
 
 
@@ -644,17 +656,14 @@ def customfield_restore(
     """Bring a deleted field definition back. Records `custom_field.restored`."""
     require(workspace=workspace, user=actor, module="settings", right=Right.DELETE)
     definition = _customfield_for_update(workspace=workspace, field_id=field_id)
-    if definition.deleted_at is not None:
-        with transaction.atomic():
-            definition.deleted_at = None
-            definition.save(update_fields=["deleted_at"])
-            record_event(
-                workspace=workspace,
-                actor=actor,
-                type="custom_field.restored",
-                subject=definition,
-                payload={"object_type": definition.object_type, "key": definition.key},
-            )
+    _set_binned(
+        definition,
+        binned=False,
+        workspace=workspace,
+        actor=actor,
+        event_type="custom_field.restored",
+        payload={"object_type": definition.object_type, "key": definition.key},
+    )
     return definition
 
 
