@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from vinculo.core.models import PeriodicRun
 from vinculo.core.periodic import PeriodicJob, _jobs, claim, periodic, run_due_jobs
@@ -45,3 +46,16 @@ def test_a_failing_job_does_not_stop_the_others(db, job_calls):
     finally:
         _jobs.pop("test.broken", None)
     assert "test.hourly" in ran and "test.broken" not in ran
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's planner statistics")
+def test_database_optimize_gathers_planner_statistics(db, workspace, admin):
+    from vinculo.core.periodic import database_optimize, registered_jobs
+
+    assert "core.database_optimize" in {job.name for job in registered_jobs()}
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS sqlite_stat1")
+        database_optimize()
+        # ANALYZE ran for tables with an index it had no statistics for.
+        cursor.execute("SELECT count(*) FROM sqlite_stat1")
+        assert cursor.fetchone()[0] > 0

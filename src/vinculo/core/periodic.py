@@ -70,3 +70,15 @@ def run_due_jobs() -> list[str]:
         except Exception:
             logger.exception("periodic job %s failed", job.name)
     return ran
+
+
+@periodic("core.database_optimize", every=timedelta(hours=6))
+def database_optimize() -> None:
+    """SQLite's query planner works from statistics that only ANALYZE gathers; `PRAGMA
+    optimize` refreshes those that changed enough, so list pages keep their indexes as tables
+    grow and change shape. PostgreSQL's autovacuum does this on its own."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA optimize")
