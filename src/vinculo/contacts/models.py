@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.db import models
 from django.utils import timezone
@@ -452,6 +452,9 @@ class ConsentEntryQuerySet(TenantQuerySet):
 class ConsentEntryManager(TenantManager):
     _queryset_class = ConsentEntryQuerySet
 
+    def for_workspace(self, workspace: Any) -> ConsentEntryQuerySet:
+        return cast(ConsentEntryQuerySet, super().for_workspace(workspace))
+
 
 class ConsentEntry(TenantModel):
     """The append-only consent log of a person: each grant and each withdrawal is a row; the
@@ -470,8 +473,10 @@ class ConsentEntry(TenantModel):
     )
     recorded_at = models.DateTimeField(_("recorded at"), default=timezone.now)
 
-    objects = ConsentEntryManager()
-    all_tenants = models.Manager.from_queryset(ConsentEntryQuerySet)()
+    objects: ClassVar[ConsentEntryManager] = ConsentEntryManager()
+    all_tenants: ClassVar[models.Manager[ConsentEntry]] = models.Manager.from_queryset(
+        ConsentEntryQuerySet
+    )()
 
     class Meta(TenantModel.Meta):
         indexes: ClassVar = [
