@@ -424,14 +424,16 @@ def test_account_bulk_actions(admin_client: Client, workspace: Workspace, accoun
 # --- empty states -------------------------------------------------------------------------------
 
 
-def test_an_empty_workspace_offers_the_first_contact_and_no_dead_import_link(
+def test_an_empty_workspace_offers_the_first_contact_and_an_import(
     admin_client: Client,
 ) -> None:
     html = admin_client.get("/contacts/").content.decode()
     assert "Create your first contact" in html
     assert 'href="/contacts/new"' in html
-    assert "Import" not in html
-    assert "Create your first account" in admin_client.get("/accounts/").content.decode()
+    assert 'href="/imports/new?object=contact"' in html
+    html = admin_client.get("/accounts/").content.decode()
+    assert "Create your first account" in html
+    assert 'href="/imports/new?object=account"' in html
 
 
 def test_a_filter_without_results_offers_to_clear_it(admin_client: Client, contact_factory) -> None:

@@ -8,10 +8,7 @@ selectors, services and words), so each view is written once.
 
 from __future__ import annotations
 
-import codecs
-import csv
 import functools
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,17 +26,18 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
     QueryDict,
-    StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vinculo.contacts import selectors, services
+from vinculo.contacts.exports.selectors import export_plan
 from vinculo.contacts.forms import (
     ACCOUNT_COLUMNS,
     ACCOUNT_DEFAULT_COLUMNS,
@@ -70,7 +68,6 @@ from vinculo.core.models import CustomFieldDefinition, SavedView, User, Workspac
 from vinculo.core.pagination import Page
 from vinculo.core.roles import Right
 from vinculo.core.selectors import customfield_list, tag_list
-from vinculo.core.tenancy import workspace_scope
 
 PAGE_SIZE = 50
 RELATED_PAGE_SIZE = 10
@@ -806,37 +803,20 @@ def bulk_restore(request: HttpRequest, pages: RecordPages) -> HttpResponse:
 # ---------------------------------------------------------------------------------------------
 # Export
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(cell: str) -> str:
-    return f"'{cell}" if cell.startswith(FORMULA_STARTS) else cell
-
-
-class _Line:
-    """A file-like target for csv.writer that hands back each written line."""
-
-    def __init__(self) -> None:
-        self.buffer = io.StringIO()
-
-    def write(self, text: str) -> int:
-        return self.buffer.write(text)
-
-    def take(self) -> bytes:
-        text = self.buffer.getvalue()
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        return text.encode("utf-8")
-
 
 @login_required
 @require_GET
 @domain_errors
-def export(request: HttpRequest, pages: RecordPages) -> HttpResponse | StreamingHttpResponse:
+def export(request: HttpRequest, pages: RecordPages) -> HttpResponseBase:
     """The records of the list being shown (its filters; only `ids` when given), with its
-    columns, as a CSV file for spreadsheets: UTF-8 with a byte-order mark, formulas
-    neutralised. Streamed, so its size does not matter to the server."""
+    columns, as a file at once: CSV for spreadsheets (UTF-8 with a byte-order mark, formulas
+    neutralised), or XLSX with `format=xlsx` (the chosen rows, or a list no larger than what
+    the Export menu downloads at once). The CSV is streamed as it is read (see
+    contacts.exports), so the list's size does not matter to the server."""
+    from vinculo.contacts.exports.selectors import export_count
+    from vinculo.contacts.exports.services import immediate_limit
+    from vinculo.contacts.exports.views import download_now
+
     workspace, user = _context(request)
     _require_view(workspace, user, pages)
     state = ListState.parse(request.GET)
@@ -848,42 +828,32 @@ def export(request: HttpRequest, pages: RecordPages) -> HttpResponse | Streaming
     definitions = _definitions(workspace, user, pages.object_type)
     columns, _catalogue = _columns(request, pages, view, definitions)
     try:
-        filters = pages.parse_filters(
+        plan = export_plan(
             workspace=workspace,
             viewer=user,
-            params=state.plain | ({"sort": state.sort} if state.sort else {}),
-            custom_field_params=state.custom,
+            object_type=pages.object_type,
+            file_format=request.GET.get("format") or "csv",
+            params=state.params | ({"sort": state.sort} if state.sort else {}),
+            columns=[c.key for c in columns],
+            ids=_ids(request.GET.getlist("ids")) or None,
+            strict=False,
         )
     except ValidationFailed as exc:
         return HttpResponse(
             "; ".join(e.message for e in exc.errors), status=422, content_type="text/plain"
         )
-    ids = _ids(request.GET.getlist("ids")) or None
-    records = pages.export_records(workspace=workspace, viewer=user, filters=filters, ids=ids)
-    header = [str(c.label) for c in columns]
-    language = translation.get_language()
-    zone = timezone.get_current_timezone()
-
-    def lines() -> Iterator[bytes]:
-        # The rows are read while the response streams, after the request's own language,
-        # time zone and workspace scope have been reset: set them again for that time.
-        with translation.override(language), timezone.override(zone), workspace_scope(workspace):
-            out = _Line()
-            writer = csv.writer(out)
-            writer.writerow([neutralise(h) for h in header])
-            yield codecs.BOM_UTF8 + out.take()
-            for record in records:
-                writer.writerow(
-                    [neutralise(cell_text(record, c, currency=workspace.currency)) for c in columns]
-                )
-                yield out.take()
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localdate().isoformat()
-    response["Content-Disposition"] = (
-        f'attachment; filename="{pages.words["filename"]}-{stamp}.csv"'
-    )
-    return response
+    if (
+        plan.file_format == "xlsx"
+        and plan.ids is None
+        and export_count(workspace=workspace, viewer=user, plan=plan) > immediate_limit()
+    ):
+        # A workbook cannot be streamed: a large one is written by the worker instead.
+        return HttpResponse(
+            _("This list is too large to download at once: use the list's Export menu."),
+            status=422,
+            content_type="text/plain",
+        )
+    return download_now(workspace, plan, user)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -975,7 +945,8 @@ def _record_context(
     definitions: list[CustomFieldDefinition],
 ) -> dict[str, Any]:
     rights = _rights(workspace, user, pages)
-    live = record.deleted_at is None
+    # An erased person's record is shown read-only: no personal data is typed back into it.
+    live = record.deleted_at is None and getattr(record, "erased_at", None) is None
     name = record.display_name if isinstance(record, Contact) else record.name
     return {
         "pages": pages,
