@@ -163,6 +163,31 @@ def test_audit_events_in_words_with_translated_field_names(browser, workspace, a
     assert '<span class="tl-field">Job title</span>: <span class="tl-old">—</span>' in html
 
 
+def test_consent_and_privacy_events_in_words(browser, workspace, admin, contact):
+    from vinculo.contacts.privacy.services import consent_record, contact_data_export
+
+    for granted in (True, False):
+        consent_record(
+            workspace=workspace,
+            actor=admin,
+            contact_id=contact.id,
+            purpose="email_marketing",
+            granted=granted,
+            wording="I want news by email.",
+            source="staff",
+        )
+    contact_data_export(workspace=workspace, actor=admin, contact_id=contact.id)
+
+    r = browser.get(panel_url("contact", contact.id, part="feed", filter="changes"), **HTMX)
+
+    html = r.content.decode()
+    who = admin.display_name
+    assert f"{who} recorded consent to Email marketing" in html
+    assert f"{who} recorded that consent to Email marketing was withdrawn" in html
+    assert f"{who} exported this person’s personal data" in html
+    assert "consent.granted" not in html
+
+
 def test_audit_events_in_portuguese(client, workspace, admin, contact):
     admin.language = "pt-br"
     admin.save(update_fields=["language"])

@@ -518,6 +518,9 @@ class EventWords:
     action: str
     lines: list[ChangeLine]
     subject_name: str = ""
+    # What the sentence is about, for events that are not field changes: the consent purpose
+    # of consent.granted/withdrawn, the other record's name of a merge.
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -636,6 +639,17 @@ def _change_line(
     return ChangeLine(field=name, label=label, old=value(old), new=value(new))
 
 
+def _event_detail(event: Event) -> str:
+    payload = event.payload or {}
+    if event.type.startswith("consent."):
+        from vinculo.contacts.privacy.services import purpose_label
+
+        return purpose_label(str(payload.get("purpose", "")))
+    if event.type.endswith(".merged"):
+        return str(payload.get("other_name") or "")
+    return ""
+
+
 def timeline_event_words(
     *,
     workspace: Workspace,
@@ -675,6 +689,7 @@ def timeline_event_words(
             subject_name=contact_names.get(event.subject_id, "")
             if event.subject_type == "contact"
             else "",
+            detail=_event_detail(event),
         )
     return words
 
