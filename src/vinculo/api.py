@@ -39,9 +39,11 @@ def _add_routers() -> None:
     from vinculo.timeline.api import router as timeline_router
 
     api.add_router("", core_router)
+    # Before the contacts router: URL patterns are tried in order, and /contacts/bulk would
+    # otherwise be taken for /contacts/{contact_id}.
+    api.add_router("", imports_router)
     api.add_router("", contacts_router)
     api.add_router("", timeline_router)
-    api.add_router("", imports_router)
     api.add_router("", exports_router)
     api.add_router("", dedupe_router)
     api.add_router("", privacy_router)
