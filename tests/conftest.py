@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from vinculo.core.models import User, Workspace
 from vinculo.core.roles import Role
@@ -30,7 +31,8 @@ class ApiClient:
     key: str
 
     def _headers(self, key: str | None) -> dict[str, str]:
-        return {"HTTP_AUTHORIZATION": f"Bearer {key or self.key}"}
+        # Answers in English, as an integration would ask for (Accept-Language).
+        return {"HTTP_AUTHORIZATION": f"Bearer {key or self.key}", "HTTP_ACCEPT_LANGUAGE": "en"}
 
     def get(self, path: str, *, key: str | None = None, **params: Any) -> Any:
         return self.client.get(path, params or None, **self._headers(key))
@@ -59,6 +61,15 @@ class ApiClient:
 
     def delete(self, path: str, *, key: str | None = None) -> Any:
         return self.client.delete(path, **self._headers(key))
+
+
+@pytest.fixture(autouse=True)
+def english() -> Iterator[None]:
+    """Code run outside a request (services, tasks, commands) writes in the active language,
+    pt-BR by default; tests read it in English unless they choose otherwise. Pages and the API
+    still answer in the language each request asks for."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, cast
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.core.tenancy import TenantManager, TenantModel, TenantQuerySet
 
@@ -418,7 +419,7 @@ class DuplicateCandidate(TenantModel):
 
 class ConsentSource(models.TextChoices):
     FORM = "form", _("Web form")
-    IMPORT = "import", _("Import")
+    IMPORT = "import", pgettext_lazy("consent source", "Import")
     API = "api", _("API")
     STAFF = "staff", _("Staff")
     PORTAL = "portal", _("Customer portal")

@@ -6,26 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
-from django.utils import translation
 from python_calamine import CalamineWorkbook
 
 from vinculo.contacts.models import Contact
 from vinculo.core.models import Team, TeamMember, User, Workspace
 from vinculo.core.roles import Role
-
-
-@pytest.fixture(autouse=True)
-def english() -> Iterator[None]:
-    # Services and commands write in the active language (pt-BR by default).
-    with translation.override("en"):
-        yield
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 
 from vinculo.contacts.dedupe.selectors import MergeSides
 from vinculo.contacts.dedupe.services import OTHER, SURVIVOR, merge_defaults, merge_fields
@@ -87,7 +87,7 @@ def side_facts(record: Any) -> list[SideFact]:
         ]
     facts += [
         SideFact(_("Owner"), (owner,) if owner else ()),
-        SideFact(_("Created"), (created,)),
+        SideFact(pgettext("record", "Created"), (created,)),
     ]
     return facts
 

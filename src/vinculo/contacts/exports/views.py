@@ -29,6 +29,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from vinculo.contacts.exports import selectors, services
@@ -190,7 +191,7 @@ def _status(job: ExportJob) -> tuple[str, str, bool]:
     """(label, color, expired) of a job as people read it."""
     expired = job.status == JobStatus.DONE and not job.file
     if expired:
-        return _("Expired"), "gray", True
+        return pgettext("export file", "Expired"), "gray", True
     return str(job.get_status_display()), STATUS_COLORS.get(job.status, "gray"), False
 
 

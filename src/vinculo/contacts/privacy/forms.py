@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from vinculo.contacts.models import ConsentSource
@@ -19,7 +19,8 @@ GRANT = "grant"
 WITHDRAW = "withdraw"
 # The word typed to confirm an erasure, besides the person's name. Both the English word and
 # its translation are accepted, so a screen in Portuguese can ask for its own word.
-ERASE_WORD = "ERASE"
+# Marked for extraction; typed in the reader's language (ELIMINAR in pt-BR) or in English.
+ERASE_WORD = gettext_noop("ERASE")
 
 
 class _ServiceErrorsForm(forms.Form):
