@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -622,7 +623,14 @@ def test_history_queries_do_not_grow_with_imports(
 # Session, user, membership (twice: the workspace and the role), the job; then per step: custom
 # fields and saved mappings (mapping); custom fields, members, and the rolled-back write of the
 # rows, which goes in batches (preview); nothing more (report, progress); the shell's menu.
-DETAIL_BUDGETS = {"mapping": 9, "preview": 23, "report": 7, "progress": 6}
+# PostgreSQL reserves the ids of each batch's new rows first (records, events, changes): three
+# queries per batch, not per row.
+DETAIL_BUDGETS = {
+    "mapping": 9,
+    "preview": 23 + (3 if connection.vendor == "postgresql" else 0),
+    "report": 7,
+    "progress": 6,
+}
 
 
 @pytest.mark.parametrize("step", list(DETAIL_BUDGETS))
