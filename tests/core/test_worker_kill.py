@@ -5,8 +5,6 @@ PostgreSQL database of its own when the suite runs on PostgreSQL)."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -17,45 +15,25 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.worker_process import ROOT, own_database, worker_env
+
 EVENTS = 40
 SUBSCRIBERS = ("test.fast", "test.slow")
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    if os.environ.get("VINCULO_TEST_DB") != "postgres":
-        yield f"sqlite:///{tmp_path / 'kill.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"vinculo_kill_{secrets.token_hex(4)}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(tmp_path, "kill") as url:
+        yield url
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("VINCULO_TEST", "DJANGO_SETTINGS"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="vinculo.settings",
-        VINCULO_DATA_DIR=str(tmp_path),
-        DATABASE_URL=database_url,
+    return worker_env(
+        tmp_path,
+        database_url,
         VINCULO_EXTRA_SUBSCRIBER_MODULES="tests.support.kill_subscribers",
         VINCULO_TEST_SUBSCRIBER_DELAY="0.1",
-        PYTHONPATH=str(ROOT),
-        LOG_LEVEL="ERROR",
     )
-    env.pop("REDIS_URL", None)
-    return env
 
 
 def _run(env: dict[str, str], *args: str) -> str:

@@ -7,8 +7,6 @@ tests/core/test_worker_kill.py."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -18,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[3]
+from tests.support.worker_process import ROOT, own_database, worker_env
+
 ROWS = 20_000
 
 SCENARIO = """
@@ -73,36 +72,12 @@ else:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
-    if os.environ.get("VINCULO_TEST_DB") != "postgres":
-        yield f"sqlite:///{tmp_path / 'resume.sqlite3'}"
-        return
-    import psycopg
-
-    name = f"vinculo_resume_{secrets.token_hex(4)}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(
-            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
-        ) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with own_database(tmp_path, "resume") as url:
+        yield url
 
 
 def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("VINCULO_TEST", "DJANGO_SETTINGS"))
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.contacts.imports.resume_settings",
-        VINCULO_DATA_DIR=str(tmp_path),
-        DATABASE_URL=database_url,
-        PYTHONPATH=str(ROOT),
-        LOG_LEVEL="ERROR",
-    )
-    env.pop("REDIS_URL", None)
-    return env
+    return worker_env(tmp_path, database_url, settings="tests.contacts.imports.resume_settings")
 
 
 def _run(env: dict[str, str], *args: str) -> str:
