@@ -109,6 +109,17 @@ def test_a_stale_job_is_resumed(workspace, queued) -> None:
     assert read_csv(content(queued))[1:] == [["Ana", "Recife"]]
 
 
+def test_a_queued_job_whose_task_was_lost_is_started_again(workspace, queued) -> None:
+    assert exports_resume_stale() == []  # just queued: its task may still come
+    ExportJob.objects.for_workspace(workspace).filter(pk=queued.pk).update(
+        created_at=timezone.now() - dt.timedelta(minutes=10)
+    )
+    assert exports_resume_stale() == [queued.pk]
+    queued.refresh_from_db()
+    assert queued.status == JobStatus.DONE
+    assert exports_resume_stale() == []
+
+
 def test_the_worker_reads_as_the_person_who_asked(
     workspace, sales_team: SalesTeam, django_capture_on_commit_callbacks
 ) -> None:

@@ -311,13 +311,25 @@ def exports_purge_expired(*, now: dt.datetime | None = None) -> int:
 
 
 def exports_resume_stale(*, now: dt.datetime | None = None) -> list[int]:
-    """Start again the exports whose worker died while writing them (no heartbeat for five
-    minutes), in every workspace. Returns their ids."""
+    """Start again, in every workspace, the exports whose worker died while writing them (no
+    heartbeat for five minutes) and those queued five minutes ago that no worker has touched
+    (their task was lost). Each is moved by one conditional update, so several workers running
+    this at once enqueue it once. Returns their ids."""
     now = now or timezone.now()
-    stale = ExportJob.all_tenants.filter(
-        status=JobStatus.RUNNING, heartbeat_at__lt=now - STALE_AFTER
-    ).values_list("pk", flat=True)
-    ids = list(stale[:100])
-    for job_id in ids:
-        _enqueue(job_id)
+    cutoff = now - STALE_AFTER
+    stale = (
+        Q(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+        | Q(status=JobStatus.QUEUED, heartbeat_at__isnull=True, created_at__lt=cutoff)
+        | Q(status=JobStatus.QUEUED, heartbeat_at__lt=cutoff)
+    )
+    ids = []
+    for job_id in list(ExportJob.all_tenants.filter(stale).values_list("pk", flat=True)[:100]):
+        # Back to queued with a fresh heartbeat: the new task may claim it, and it has five
+        # minutes before this job counts as stale again.
+        moved = ExportJob.all_tenants.filter(stale, pk=job_id).update(
+            status=JobStatus.QUEUED, heartbeat_at=now
+        )
+        if moved == 1:
+            ids.append(job_id)
+            _enqueue(job_id)
     return ids
