@@ -5,7 +5,7 @@ of queries, never one per row."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -465,8 +465,6 @@ def account_search_suggestions(
 
 # --- pages: record pages, exports, pickers, saved views -----------------------------------------
 
-EXPORT_BATCH = 200
-
 
 def contact_get_with_deleted(
     *, workspace: Workspace, viewer: User | None, contact_id: int
@@ -498,47 +496,6 @@ def _only_ids(filters: RecordFilters, ids: Iterable[int] | None) -> RecordFilter
     return replace(filters, exact={**filters.exact, "pk__in": wanted})
 
 
-def contacts_export(
-    *,
-    workspace: Workspace,
-    viewer: User | None,
-    filters: RecordFilters | None = None,
-    ids: Iterable[int] | None = None,
-) -> Iterator[Contact]:
-    """Every contact of the list `filters` describe (narrowed to `ids` when given), in the
-    list's order, read in keyset batches so an export of any size holds one batch in memory."""
-    filters = _only_ids(filters or RecordFilters(), ids)
-    cursor: str | None = None
-    while True:
-        page = contact_list(
-            workspace=workspace, viewer=viewer, filters=filters, cursor=cursor, limit=EXPORT_BATCH
-        )
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
-
-
-def accounts_export(
-    *,
-    workspace: Workspace,
-    viewer: User | None,
-    filters: RecordFilters | None = None,
-    ids: Iterable[int] | None = None,
-) -> Iterator[Account]:
-    """Like `contacts_export`, for accounts."""
-    filters = _only_ids(filters or RecordFilters(), ids)
-    cursor: str | None = None
-    while True:
-        page = account_list(
-            workspace=workspace, viewer=viewer, filters=filters, cursor=cursor, limit=EXPORT_BATCH
-        )
-        yield from page.items
-        if page.next_cursor is None:
-            return
-        cursor = page.next_cursor
-
-
 def contacts_export_query(
     *,
     workspace: Workspace,
@@ -546,9 +503,9 @@ def contacts_export_query(
     filters: RecordFilters | None = None,
     ids: Iterable[int] | None = None,
 ) -> QuerySet[Contact]:
-    """The contacts `contacts_export` yields, as a queryset without related rows or order: for
-    exports that stream plain values (`values_list`) a million rows at a time, where loading a
-    model object per row would cost more than the whole budget."""
+    """The contacts of the list `filters` describe (narrowed to `ids`), as a queryset without
+    related rows or order: for exports that stream plain values (`values_list`) a million rows
+    at a time, where loading a model object per row would cost more than the whole budget."""
     qs = visible(
         Contact.objects.for_workspace(workspace),
         workspace=workspace,

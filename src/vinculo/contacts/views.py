@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
@@ -90,7 +90,6 @@ class RecordPages:
     record_form: type[RecordForm]
     parse_filters: Callable[..., Any]
     list_records: Callable[..., Page[Any]]
-    export_records: Callable[..., Iterator[Any]]
     get_record: Callable[..., Any]
     id_arg: str
     ids_arg: str
@@ -121,7 +120,6 @@ CONTACTS = RecordPages(
     record_form=ContactForm,
     parse_filters=selectors.contact_filters,
     list_records=selectors.contact_list,
-    export_records=selectors.contacts_export,
     get_record=selectors.contact_get_with_deleted,
     id_arg="contact_id",
     ids_arg="contact_ids",
@@ -185,7 +183,6 @@ ACCOUNTS = RecordPages(
     record_form=AccountForm,
     parse_filters=selectors.account_filters,
     list_records=selectors.account_list,
-    export_records=selectors.accounts_export,
     get_record=selectors.account_get_with_deleted,
     id_arg="account_id",
     ids_arg="account_ids",

@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vinculo.contacts.exports.writers import neutralise
 from vinculo.contacts.imports import selectors, services
 from vinculo.contacts.imports.forms import (
     MATCH_LABELS,
@@ -600,12 +601,6 @@ class _Line:
         return text.encode("utf-8")
 
 
-def _neutralise(text: str) -> str:
-    """A spreadsheet runs a cell starting with = + - @ as a formula, and the failed rows are
-    the file's own untrusted values: such cells get a leading quote."""
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
-
-
 @login_required
 @require_GET
 @domain_errors
@@ -625,7 +620,7 @@ def import_failures(request: HttpRequest, job_id: int) -> StreamingHttpResponse:
             writer = csv.writer(out)
             yield codecs.BOM_UTF8
             for row in rows:
-                writer.writerow([_neutralise(str(cell)) for cell in row])
+                writer.writerow([neutralise(str(cell)) for cell in row])
                 yield out.take()
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
