@@ -99,9 +99,14 @@ def record_event(
 def record_events_bulk(events: list[Event]) -> None:
     """Write many events at once (imports, demo data); one dispatch task for all of them."""
     created = Event.all_tenants.bulk_create(events, batch_size=2000)
-    ids = [e.pk for e in created if e.pk is not None]
-    if ids:
-        transaction.on_commit(lambda: _enqueue_dispatch(ids))
+    dispatch_after_commit([e.pk for e in created if e.pk is not None])
+
+
+def dispatch_after_commit(event_ids: list[int]) -> None:
+    """Enqueue one dispatch task for events written in the current transaction, once it
+    commits (for writers that insert event rows themselves, as large imports do)."""
+    if event_ids:
+        transaction.on_commit(lambda: _enqueue_dispatch(event_ids))
 
 
 def _enqueue_dispatch(event_ids: list[int]) -> None:

@@ -48,6 +48,7 @@ from vinculo.contacts.services import _changes, _contacts_refresh_company, _snap
 from vinculo.contacts.validation import BatchLookups
 from vinculo.core.access import can, role_spec, visible
 from vinculo.core.custom_fields import definitions_for
+from vinculo.core.events import dispatch_after_commit
 from vinculo.core.exceptions import FieldError, ValidationFailed
 from vinculo.core.models import Event, Tag, User, Workspace
 from vinculo.core.roles import Right, Scope
@@ -188,16 +189,7 @@ def record_event_rows(
         ],
     )
 
-    def dispatch() -> None:
-        from vinculo.core.tasks import dispatch_events
-
-        try:
-            dispatch_events.enqueue(event_ids=ids)
-        except Exception:
-            # The workers' sweep delivers them later; the import must not fail on it.
-            logger.exception("could not enqueue dispatch of %d event(s)", len(ids))
-
-    transaction.on_commit(dispatch)
+    dispatch_after_commit(ids)
 
 
 class RecordWriter:
