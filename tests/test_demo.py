@@ -148,6 +148,7 @@ def test_the_admin_finds_tasks_waiting(load: Callable[..., Any]) -> None:
     admin = User.objects.get(email=demo.ADMIN_EMAIL)
     tasks = Task.objects.for_workspace(ws).filter(assignee=admin, status="open")
     assert tasks.count() == demo.ADMIN_TASKS == result.counts["admin_tasks"]
+    assert admin.full_name == "Administração Demo"  # the name shown in the user menu
     midnight = dt.datetime.combine(ANCHOR, dt.time.min, ZoneInfo(ws.time_zone))
     days = sorted((t.due_at - midnight).days for t in tasks)
     assert days[:3] == [-3, -2, -1]  # overdue

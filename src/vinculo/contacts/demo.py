@@ -374,6 +374,10 @@ def _staff_setup(workspace: Workspace, known: dict[str, str]) -> _StaffPasswords
             user = User(email=email, full_name=name, language="pt-br")
             user.set_unusable_password()  # until `_StaffPasswords.store`
             user.save()
+        elif not user.full_name:
+            # The admin is made by `workspace_create`, with its email alone.
+            user.full_name = name
+            user.save(update_fields=["full_name"])
         users[email] = user
         membership_add(workspace=workspace, user=user, role=role)
         if team_name:
