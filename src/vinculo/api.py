@@ -30,12 +30,19 @@ install_problem_handlers(api)
 
 
 def _add_routers() -> None:
+    from vinculo.automation.api import router as automation_router
     from vinculo.contacts.api import router as contacts_router
     from vinculo.contacts.dedupe.api import router as dedupe_router
     from vinculo.contacts.exports.api import router as exports_router
     from vinculo.contacts.imports.api import router as imports_router
     from vinculo.contacts.privacy.api import router as privacy_router
     from vinculo.core.api import router as core_router
+    from vinculo.marketing.api import router as marketing_router
+    from vinculo.sales.deals.api import router as deals_router
+    from vinculo.sales.forecasts.api import router as forecasts_router
+    from vinculo.sales.leads.api import router as leads_router
+    from vinculo.sales.quotes.api import router as quotes_router
+    from vinculo.sales.scoring.api import router as scoring_router
     from vinculo.timeline.api import router as timeline_router
 
     api.add_router("", core_router)
@@ -47,6 +54,13 @@ def _add_routers() -> None:
     api.add_router("", exports_router)
     api.add_router("", dedupe_router)
     api.add_router("", privacy_router)
+    api.add_router("", leads_router)
+    api.add_router("", deals_router)
+    api.add_router("", quotes_router)
+    api.add_router("", forecasts_router)
+    api.add_router("", scoring_router)
+    api.add_router("", automation_router)
+    api.add_router("", marketing_router)
 
 
 _add_routers()

@@ -61,6 +61,10 @@ INSTALLED_APPS = [
     "vinculo.contacts",
     "vinculo.timeline",
     "vinculo.collab",
+    "vinculo.automation",
+    "vinculo.sales",
+    "vinculo.marketing",
+    "vinculo.analytics",
 ]
 
 MIDDLEWARE = [

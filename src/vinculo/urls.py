@@ -13,5 +13,8 @@ urlpatterns = [
     path("", include(("vinculo.contacts.urls", "contacts"))),
     path("", include(("vinculo.timeline.urls", "timeline"))),
     path("", include(("vinculo.collab.urls", "collab"))),
+    path("", include(("vinculo.sales.urls", "sales"))),
+    path("", include(("vinculo.automation.urls", "automation"))),
+    path("", include(("vinculo.marketing.urls", "marketing"))),
     path("", include("vinculo.web.urls")),
 ]

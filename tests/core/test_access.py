@@ -14,16 +14,29 @@ from vinculo.core.services import membership_add
 
 # The matrix as the product defines it, written out by hand so that any change to the roles
 # shows up here: v=view c=create e=edit d=delete.
-COLUMNS = ("contacts", "accounts", "timeline", "tags", "privacy", "settings")
+COLUMNS = (
+    "contacts",
+    "accounts",
+    "timeline",
+    "tags",
+    "privacy",
+    "settings",
+    "leads",
+    "deals",
+    "products",
+    "forecasts",
+    "automation",
+    "webforms",
+)
 EXPECTED_RIGHTS: dict[str, dict[str, str]] = {
     role: dict(zip(COLUMNS, cells, strict=True))
     for role, cells in {
-        Role.ADMIN: ("vced", "vced", "vced", "vced", "vced", "vced"),
-        Role.MANAGER: ("vced", "vced", "vced", "vced", "vced", "v"),
-        Role.SALES: ("vce", "vce", "vced", "", "", ""),
-        Role.MARKETING: ("vce", "vce", "vce", "", "", ""),
-        Role.SERVICE: ("vce", "v", "vced", "", "", ""),
-        Role.READ_ONLY: ("v", "v", "v", "", "", ""),
+        Role.ADMIN: ("vced",) * 12,
+        Role.MANAGER: ("vced", "vced", "vced", "vced", "vced", "v") + ("vced",) * 6,
+        Role.SALES: ("vce", "vce", "vced", "", "", "", "vce", "vce", "v", "v", "", ""),
+        Role.MARKETING: ("vce", "vce", "vce", "", "", "", "vce", "v", "v", "", "vce", "vced"),
+        Role.SERVICE: ("vce", "v", "vced", "", "", "", "", "v", "v", "", "", ""),
+        Role.READ_ONLY: ("v", "v", "v", "", "", "", "v", "v", "v", "v", "", ""),
     }.items()
 }
 LETTER = {Right.VIEW: "v", Right.CREATE: "c", Right.EDIT: "e", Right.DELETE: "d"}

@@ -24,8 +24,9 @@ TENANT_MODELS = sorted(
 )
 
 # Indexes and constraints that cross workspaces on purpose: the dispatcher's sweep of undelivered
-# events, deliveries keyed by the (globally unique) event, the reminder sweep of the worker.
-CROSS_TENANT_BY_DESIGN = {"event_pending", "eventdelivery_unique", "task_reminder"}
+# events, deliveries keyed by the (globally unique) event, the worker's sweeps of due reminders
+# and of automation waits that are due.
+CROSS_TENANT_BY_DESIGN = {"event_pending", "eventdelivery_unique", "task_reminder", "pending_due"}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, cast
 
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -462,7 +463,14 @@ class ConsentEntry(TenantModel):
     current state of a purpose is its latest row. Rows are never changed, except that erasure
     blanks the network address (`ConsentEntryQuerySet.erase_network_data`)."""
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    contact = models.ForeignKey(
+        Contact, on_delete=models.CASCADE, null=True, blank=True, related_name="consents"
+    )
+    # Consent given before the person became a contact (a web-to-lead form); conversion copies
+    # the lead's entries to the contact, keeping their time, wording and source.
+    lead = models.ForeignKey(
+        "sales.Lead", on_delete=models.CASCADE, null=True, blank=True, related_name="consents"
+    )
     purpose = models.CharField(_("purpose"), max_length=60)
     granted = models.BooleanField(_("granted"))
     wording = models.TextField(_("wording shown"))
@@ -487,6 +495,16 @@ class ConsentEntry(TenantModel):
             ),
             models.Index(
                 fields=["workspace", "purpose", "-recorded_at"], name="consent_purpose_time"
+            ),
+            models.Index(
+                fields=["workspace", "lead", "purpose", "-recorded_at", "-id"],
+                name="consent_lead_purpose",
+            ),
+        ]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(contact__isnull=False) | Q(lead__isnull=False),
+                name="consent_has_person",
             ),
         ]
 

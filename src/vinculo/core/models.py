@@ -298,3 +298,15 @@ class PeriodicRun(models.Model):
 
     name = models.CharField(max_length=100, unique=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
+
+
+class RateCounter(models.Model):
+    """Hits of one key (a form and a client address, …) in the current fixed window. Kept in the
+    database so every web process counts together; old windows are purged periodically."""
+
+    key = models.CharField(max_length=200, unique=True)
+    window_start = models.DateTimeField()
+    hits = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes: ClassVar = [models.Index(fields=["window_start"], name="ratecounter_window")]

@@ -38,7 +38,22 @@ class Right(StrEnum):
 # Modules are the areas a right applies to; later apps add theirs here. Tags are their own
 # module so managers can curate them without holding the workspace's other settings. Privacy
 # (a person's data export and erasure under LGPD/GDPR) is kept to admins and managers.
-MODULES = ("contacts", "accounts", "timeline", "tags", "privacy", "settings")
+# Sales: leads, deals (pipelines, deals, quotes and orders), products (catalogue and price
+# lists), forecasts (forecasts, quotas and pipeline analytics); automation rules; web forms.
+MODULES = (
+    "contacts",
+    "accounts",
+    "timeline",
+    "tags",
+    "privacy",
+    "settings",
+    "leads",
+    "deals",
+    "products",
+    "forecasts",
+    "automation",
+    "webforms",
+)
 
 ALL_RIGHTS = frozenset(Right)
 VIEW_ONLY = frozenset({Right.VIEW})
@@ -65,14 +80,59 @@ ROLE_SPECS: dict[str, RoleSpec] = {
             "tags": ALL_RIGHTS,
             "privacy": ALL_RIGHTS,
             "settings": VIEW_ONLY,
+            "leads": ALL_RIGHTS,
+            "deals": ALL_RIGHTS,
+            "products": ALL_RIGHTS,
+            "forecasts": ALL_RIGHTS,
+            "automation": ALL_RIGHTS,
+            "webforms": ALL_RIGHTS,
         },
     ),
-    Role.SALES: RoleSpec(Scope.TEAM, {"contacts": WORK, "accounts": WORK, "timeline": ALL_RIGHTS}),
-    Role.MARKETING: RoleSpec(Scope.ALL, {"contacts": WORK, "accounts": WORK, "timeline": WORK}),
+    Role.SALES: RoleSpec(
+        Scope.TEAM,
+        {
+            "contacts": WORK,
+            "accounts": WORK,
+            "timeline": ALL_RIGHTS,
+            "leads": WORK,
+            "deals": WORK,
+            "products": VIEW_ONLY,
+            "forecasts": VIEW_ONLY,
+        },
+    ),
+    Role.MARKETING: RoleSpec(
+        Scope.ALL,
+        {
+            "contacts": WORK,
+            "accounts": WORK,
+            "timeline": WORK,
+            "leads": WORK,
+            "deals": VIEW_ONLY,
+            "products": VIEW_ONLY,
+            "webforms": ALL_RIGHTS,
+            "automation": WORK,
+        },
+    ),
     Role.SERVICE: RoleSpec(
-        Scope.ALL, {"contacts": WORK, "accounts": VIEW_ONLY, "timeline": ALL_RIGHTS}
+        Scope.ALL,
+        {
+            "contacts": WORK,
+            "accounts": VIEW_ONLY,
+            "timeline": ALL_RIGHTS,
+            "deals": VIEW_ONLY,
+            "products": VIEW_ONLY,
+        },
     ),
     Role.READ_ONLY: RoleSpec(
-        Scope.ALL, {"contacts": VIEW_ONLY, "accounts": VIEW_ONLY, "timeline": VIEW_ONLY}
+        Scope.ALL,
+        {
+            "contacts": VIEW_ONLY,
+            "accounts": VIEW_ONLY,
+            "timeline": VIEW_ONLY,
+            "leads": VIEW_ONLY,
+            "deals": VIEW_ONLY,
+            "products": VIEW_ONLY,
+            "forecasts": VIEW_ONLY,
+        },
     ),
 }

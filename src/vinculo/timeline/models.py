@@ -37,7 +37,7 @@ class TaskStatus(models.TextChoices):
 
 
 class LinkedRecord(TenantModel):
-    """Timeline items link to a contact and/or an account (later deals and tickets too)."""
+    """Timeline items link to a contact and/or an account, a lead or a deal (later tickets too)."""
 
     contact = models.ForeignKey(
         "contacts.Contact",
@@ -54,6 +54,22 @@ class LinkedRecord(TenantModel):
         blank=True,
         related_name="+",
         verbose_name=_("account"),
+    )
+    lead = models.ForeignKey(
+        "sales.Lead",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lead"),
+    )
+    deal = models.ForeignKey(
+        "sales.Deal",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("deal"),
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -87,13 +103,22 @@ class Interaction(LinkedRecord):
             ),
             models.Index(fields=["workspace", "-occurred_at", "-id"], name="interaction_recent"),
             models.Index(
+                fields=["workspace", "lead", "-occurred_at", "-id"], name="interaction_lead"
+            ),
+            models.Index(
+                fields=["workspace", "deal", "-occurred_at", "-id"], name="interaction_deal"
+            ),
+            models.Index(
                 fields=["workspace", "channel", "-occurred_at", "-id"], name="interaction_channel"
             ),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(contact__isnull=False) | Q(account__isnull=False),
-                name="interaction_linked",
+                condition=Q(contact__isnull=False)
+                | Q(account__isnull=False)
+                | Q(lead__isnull=False)
+                | Q(deal__isnull=False),
+                name="interaction_linked_any",
             ),
         ]
 
@@ -135,6 +160,8 @@ class Task(LinkedRecord):
             # The unfiltered task list (newest first) and its "due" order.
             models.Index(fields=["workspace", "-created_at", "-id"], name="task_recent"),
             models.Index(fields=["workspace", "due_at", "id"], name="task_due"),
+            models.Index(fields=["workspace", "lead", "-created_at", "-id"], name="task_lead"),
+            models.Index(fields=["workspace", "deal", "-created_at", "-id"], name="task_deal"),
         ]
 
 
@@ -154,9 +181,15 @@ class Note(LinkedRecord):
                 fields=["workspace", "account", "-created_at", "-id"], name="note_account"
             ),
             models.Index(fields=["workspace", "-created_at", "-id"], name="note_recent"),
+            models.Index(fields=["workspace", "lead", "-created_at", "-id"], name="note_lead"),
+            models.Index(fields=["workspace", "deal", "-created_at", "-id"], name="note_deal"),
         ]
         constraints: ClassVar = [
             models.CheckConstraint(
-                condition=Q(contact__isnull=False) | Q(account__isnull=False), name="note_linked"
+                condition=Q(contact__isnull=False)
+                | Q(account__isnull=False)
+                | Q(lead__isnull=False)
+                | Q(deal__isnull=False),
+                name="note_linked_any",
             ),
         ]

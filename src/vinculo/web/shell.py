@@ -36,7 +36,13 @@ NAV_ENTRIES: list[tuple[str, Any, str | None]] = [
     ("home", _("Home"), None),
     ("contacts:list", _("Contacts"), "contacts"),
     ("contacts:accounts", _("Accounts"), "accounts"),
+    ("sales:lead_list", _("Leads"), "leads"),
+    ("sales:deal_board", _("Deals"), "deals"),
+    ("sales:quote_list", _("Quotes"), "deals"),
+    ("sales:forecast", _("Forecast"), "forecasts"),
     ("timeline:my_tasks", _("My tasks"), "timeline"),
+    ("marketing:webform_list", _("Web forms"), "webforms"),
+    ("automation:rule_list", _("Automation"), "automation"),
     ("settings:index", _("Settings"), "settings"),
 ]
 
@@ -47,6 +53,12 @@ NAV_ICONS: dict[str, str] = {
     "contacts:list": "users",
     "contacts:accounts": "building",
     "timeline:my_tasks": "check",
+    "sales:lead_list": "inbox",
+    "sales:deal_board": "kanban",
+    "sales:quote_list": "file",
+    "sales:forecast": "chart",
+    "marketing:webform_list": "form",
+    "automation:rule_list": "bolt",
     "settings:index": "settings",
 }
 

@@ -1,0 +1,7 @@
+"""Pages of automation, under the "automation" namespace."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,7 @@
+"""Pages of sales forecasts, included into the "sales" namespace."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
