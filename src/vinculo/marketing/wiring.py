@@ -1,0 +1,1 @@
+"""What marketing plugs into the rest of Vínculo when the app loads."""

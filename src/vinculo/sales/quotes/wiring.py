@@ -1,0 +1,3 @@
+"""What sales quotes plugs into the rest of Vínculo when the app loads: automation subjects and
+triggers, importers, merge relations, privacy sections, search providers, event subscribers and
+periodic jobs."""
