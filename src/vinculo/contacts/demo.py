@@ -116,6 +116,14 @@ STAFF: tuple[tuple[str, str, str, str | None], ...] = (
 
 # --- public entry points -------------------------------------------------------------------
 
+# What other modules add to the demo after its customers exist (sales history, …), in the
+# order registered: name → fn(*, workspace, staff, anchor, tz, seed, contacts) -> counts.
+_EXTENSIONS: dict[str, Callable[..., dict[str, int]]] = {}
+
+
+def register_demo_extension(name: str, fn: Callable[..., dict[str, int]]) -> None:
+    _EXTENSIONS[name] = fn
+
 
 @dataclass
 class DemoResult:
@@ -223,6 +231,18 @@ def demo_load(
             before_fork=passwords.store,
         )
         counts = generator.load(meter=meter, rebuild_indexes_from=rebuild_indexes_from)
+        for name, extension in _EXTENSIONS.items():
+            meter.phase(name)
+            counts.update(
+                extension(
+                    workspace=workspace,
+                    staff=passwords.users,
+                    anchor=anchor,
+                    tz=tz,
+                    seed=seed,
+                    contacts=contacts,
+                )
+            )
         passwords.store()
         counts["admin_tasks"] = _admin_tasks(
             workspace, passwords.users[ADMIN_EMAIL], anchor=anchor, tz=tz, seed=seed
@@ -257,6 +277,16 @@ def demo_load(
 # --- output and credentials ----------------------------------------------------------------
 
 
+# Counts of the demo extensions worth a word in the summary.
+_MORE_COUNTS = {
+    "leads": "leads",
+    "deals": "deals",
+    "quotes": "quotes",
+    "orders": "orders",
+    "products": "products",
+}
+
+
 def _print_result(result: DemoResult) -> None:
     ws = result.workspace
     if result.created:
@@ -267,6 +297,9 @@ def _print_result(result: DemoResult) -> None:
             f"{c['interactions']:,} interactions, {c['tasks']:,} tasks, {c['notes']:,} notes "
             f"(history up to {result.anchor.isoformat()})."
         )
+        more = {k: v for k, v in c.items() if k in _MORE_COUNTS and v}
+        if more:
+            print("Also: " + ", ".join(f"{v:,} {_MORE_COUNTS[k]}" for k, v in more.items()) + ".")
     else:
         print(f'Demo workspace "{ws.name}" ({ws.slug}) already has data; nothing to do.')
     if result.admin_password:

@@ -14,3 +14,7 @@ class SalesConfig(AppConfig):
         import vinculo.sales.leads.wiring
         import vinculo.sales.quotes.wiring
         import vinculo.sales.scoring.wiring  # noqa: F401
+        from vinculo.contacts.demo import register_demo_extension
+        from vinculo.sales.demo import sales_demo_load
+
+        register_demo_extension("sales", sales_demo_load)
