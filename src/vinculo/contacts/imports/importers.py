@@ -264,12 +264,18 @@ class Importer:
         self.derive(values, company=company)
         return values
 
+    @cached_property
+    def _stored_adapters(self) -> list[tuple[int, Callable[[Any], Any]]]:
+        return _adapters(self.model, self.stored_columns)
+
     def stored_row(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         """`stored_columns` of `values` as the database takes them."""
         row = [values[c] for c in self.stored_columns]
-        for i, adapt in _adapters(self.model, self.stored_columns):
-            if row[i] is not None:
-                row[i] = adapt(row[i])
+        for i, adapt in self._stored_adapters:
+            value = row[i]
+            if value is not None:
+                # Most JSON columns of an imported row are empty: no encoder call for them.
+                row[i] = "[]" if value == [] else "{}" if value == {} else adapt(value)
         return tuple(row)
 
     def event_fields(self, values: Mapping[str, Any], tags: list[str]) -> str:
@@ -279,12 +285,14 @@ class Importer:
         fields: dict[str, Any] = {}
         for name in self.tracked:
             value = values.get(name)
-            if value is None or value == "" or value == []:
-                continue
-            if isinstance(value, dt.date):
-                value = value.isoformat()
-            elif isinstance(value, list):
-                value = list(value)
+            if not value:
+                if value is None or value == "" or value == []:
+                    continue
+            elif type(value) is not str:
+                if isinstance(value, dt.date):
+                    value = value.isoformat()
+                elif isinstance(value, list):
+                    value = list(value)
             fields[name] = value
         for key, value in (values.get("custom_fields") or {}).items():
             if value not in _EMPTY:
