@@ -11,7 +11,9 @@ Events whose dispatch task was lost (process killed before or during it) are fou
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +70,23 @@ def unregister_subscriber(name: str) -> None:
     _subscribers.pop(name, None)
 
 
+# The automation rules whose actions are running ({"rules": [ids], "depth": n}); events
+# recorded meanwhile carry it in their payload under "automation", so the engine can refuse a
+# rule that would trigger itself again (a loop) or a chain that grows too long.
+_automation_chain: ContextVar[dict[str, Any] | None] = ContextVar(
+    "vinculo_automation_chain", default=None
+)
+
+
+@contextmanager
+def automation_chain(*, rules: list[int], depth: int) -> Iterator[None]:
+    token = _automation_chain.set({"rules": list(rules), "depth": depth})
+    try:
+        yield
+    finally:
+        _automation_chain.reset(token)
+
+
 def subject_label(subject: Any) -> str:
     label = getattr(subject, "event_subject_type", None)
     return label or subject._meta.model_name
@@ -83,6 +102,9 @@ def record_event(
     occurred_at: Any = None,
 ) -> Event:
     """Write an event in the current transaction and dispatch it after commit."""
+    chain = _automation_chain.get()
+    if chain is not None:
+        payload = {**(payload or {}), "automation": chain}
     event = Event.objects.for_workspace(workspace).create(
         workspace=workspace,
         type=type,
