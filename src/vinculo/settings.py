@@ -280,3 +280,6 @@ WORKER_STALE_AFTER_SECONDS = 60
 SOFT_DELETE_RETENTION_DAYS = 30
 # Largest file an import accepts (CSV or XLSX), in bytes.
 VINCULO_IMPORT_MAX_BYTES = env.int("VINCULO_IMPORT_MAX_BYTES", default=200 * 1024 * 1024)
+# How many reverse proxies stand in front of the web server: the client's address used by rate
+# limits (public forms, quote answers) is then read from X-Forwarded-For, that many hops back.
+VINCULO_TRUSTED_PROXIES = env.int("VINCULO_TRUSTED_PROXIES", default=0)
