@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from vinculo.core.roles import Role
 from vinculo.core.tenancy import TenantModel
@@ -216,6 +217,7 @@ class CustomFieldType(models.TextChoices):
 class CustomFieldObject(models.TextChoices):
     CONTACT = "contact", _("Contact")
     ACCOUNT = "account", _("Account")
+    LEAD = "lead", pgettext_lazy("custom field object", "Lead")
 
 
 class CustomFieldDefinition(TenantModel):

@@ -27,6 +27,7 @@ from vinculo.core.roles import MODULES, Right
 CUSTOMFIELD_OBJECT_MODULES = {
     CustomFieldObject.CONTACT: "contacts",
     CustomFieldObject.ACCOUNT: "accounts",
+    CustomFieldObject.LEAD: "leads",
 }
 
 

@@ -1,4 +1,5 @@
-"""REST endpoints of the timeline: interactions, tasks, notes and a customer's timeline.
+"""REST endpoints of the timeline: interactions, tasks, notes and the timeline of a contact,
+an account, a lead or a deal.
 
 Handlers parse, call one service or selector and return; errors become problem responses in
 `core.api_support`. A record of another workspace answers 404 exactly like a missing one,
@@ -227,6 +228,32 @@ def account_timeline(request: HttpRequest, account_id: int, query: Query[Timelin
         workspace=_ws(request),
         viewer=_user(request),
         account=account_id,
+        kinds=query.kind_set(),
+        channels=query.channel_set(),
+        after=query.cursor,
+        limit=query.limit,
+    )
+
+
+@router.get("/leads/{lead_id}/timeline", response=TimelinePageOut, tags=["leads"])
+def lead_timeline(request: HttpRequest, lead_id: int, query: Query[TimelineQuery]) -> Any:
+    return selectors.record_timeline(
+        workspace=_ws(request),
+        viewer=_user(request),
+        lead=lead_id,
+        kinds=query.kind_set(),
+        channels=query.channel_set(),
+        after=query.cursor,
+        limit=query.limit,
+    )
+
+
+@router.get("/deals/{deal_id}/timeline", response=TimelinePageOut, tags=["deals"])
+def deal_timeline(request: HttpRequest, deal_id: int, query: Query[TimelineQuery]) -> Any:
+    return selectors.record_timeline(
+        workspace=_ws(request),
+        viewer=_user(request),
+        deal=deal_id,
         kinds=query.kind_set(),
         channels=query.channel_set(),
         after=query.cursor,

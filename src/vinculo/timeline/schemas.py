@@ -45,6 +45,20 @@ class AccountRef(Schema):
     name: str
 
 
+class LeadRef(Schema):
+    id: int
+    name: str
+
+    @staticmethod
+    def resolve_name(obj: Any) -> str:
+        return str(obj.display_name)
+
+
+class DealRef(Schema):
+    id: int
+    name: str
+
+
 def _choice(choices: type[Any], description: str, default: Any = ...) -> Any:
     return Field(default, description=description, json_schema_extra={"enum": list(choices.values)})
 
@@ -65,6 +79,8 @@ class InteractionIn(Schema):
     duration_seconds: int | None = None
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
 
 
 class InteractionPatch(Schema):
@@ -77,6 +93,8 @@ class InteractionPatch(Schema):
     duration_seconds: int | None = None
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
 
 
 class InteractionOut(Schema):
@@ -90,6 +108,8 @@ class InteractionOut(Schema):
     duration_seconds: int | None
     contact: ContactRef | None
     account: AccountRef | None
+    lead: LeadRef | None
+    deal: DealRef | None
     author: UserRef | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -113,12 +133,16 @@ class ListQuery(Schema):
 class InteractionQuery(ListQuery):
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
     channel: list[str] | None = None
 
     def to_filters(self) -> InteractionFilters:
         return InteractionFilters(
             contact_id=self.contact_id,
             account_id=self.account_id,
+            lead_id=self.lead_id,
+            deal_id=self.deal_id,
             channels=_split(self.channel),
             deleted=self.deleted,
         )
@@ -141,6 +165,8 @@ class TaskIn(Schema):
     assignee_id: int | None = Field(None, description="An active member of the workspace.")
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
 
 
 class TaskPatch(Schema):
@@ -152,6 +178,8 @@ class TaskPatch(Schema):
     status: str | None = _choice(TaskStatus, "Setting done completes the task.", None)
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
 
 
 class TaskOut(Schema):
@@ -166,6 +194,8 @@ class TaskOut(Schema):
     created_by: UserRef | None
     contact: ContactRef | None
     account: AccountRef | None
+    lead: LeadRef | None
+    deal: DealRef | None
     created_at: dt.datetime
     updated_at: dt.datetime
     deleted_at: dt.datetime | None
@@ -174,6 +204,8 @@ class TaskOut(Schema):
 class TaskQuery(ListQuery):
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
     assignee_id: int | None = None
     mine: bool = Field(False, description="Only tasks assigned to me.")
     status: list[str] | None = None
@@ -188,6 +220,8 @@ class TaskQuery(ListQuery):
         return TaskFilters(
             contact_id=self.contact_id,
             account_id=self.account_id,
+            lead_id=self.lead_id,
+            deal_id=self.deal_id,
             assignee_id=self.assignee_id,
             mine=self.mine,
             statuses=_split(self.status),
@@ -212,6 +246,8 @@ class NoteIn(Schema):
     pinned: bool = False
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
 
 
 class NotePatch(Schema):
@@ -219,6 +255,8 @@ class NotePatch(Schema):
     pinned: bool | None = None
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
 
 
 class NoteOut(Schema):
@@ -228,6 +266,8 @@ class NoteOut(Schema):
     author: UserRef | None
     contact: ContactRef | None
     account: AccountRef | None
+    lead: LeadRef | None
+    deal: DealRef | None
     created_at: dt.datetime
     updated_at: dt.datetime
     deleted_at: dt.datetime | None
@@ -236,12 +276,16 @@ class NoteOut(Schema):
 class NoteQuery(ListQuery):
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
     pinned: bool | None = None
 
     def to_filters(self) -> NoteFilters:
         return NoteFilters(
             contact_id=self.contact_id,
             account_id=self.account_id,
+            lead_id=self.lead_id,
+            deal_id=self.deal_id,
             pinned=self.pinned,
             deleted=self.deleted,
         )
@@ -282,7 +326,7 @@ class TimelineNote(NoteOut, _TimelinePlace):
 
 
 class TimelineEvent(_TimelinePlace):
-    """Something recorded about the contact or account itself (`contact.updated`, …)."""
+    """Something recorded about the record itself (`contact.updated`, `lead.assigned`, …)."""
 
     kind: Literal["event"]
     id: int

@@ -1,17 +1,17 @@
 """Reads of the timeline: one item, lists of each kind, and a customer's merged timeline.
 
 Access: a timeline item is visible to a viewer who holds the timeline's view right and can see
-the contact or the account it is linked to (`core.access.visible` decides own/team/all). A task
-is also visible to its assignee and to whoever created it, so "my tasks" never hides work that
-was handed to someone.
+the contact, the account, the lead or the deal it is linked to (`core.access.visible` decides
+own/team/all, with the module rights of each kind of record). A task is also visible to its
+assignee and to whoever created it, so "my tasks" never hides work that was handed to someone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, cast
 
 from django.db import models
 from django.db.models import CharField, Count, F, Q, QuerySet, Value
@@ -22,9 +22,18 @@ from django.utils.translation import gettext_lazy as _
 from vinculo.contacts.models import Account, CompanySize, Contact, LifecycleStage
 from vinculo.core.access import can, membership_for, visible
 from vinculo.core.exceptions import ErrorCollector, NotFound
-from vinculo.core.models import CustomFieldDefinition, Event, Membership
+from vinculo.core.models import CustomFieldDefinition, Event, Membership, Team
 from vinculo.core.pagination import MAX_LIMIT, Page, decode_cursor, encode_cursor, keyset_page
 from vinculo.core.roles import Right, Role
+from vinculo.sales.models import (
+    Deal,
+    DealStatus,
+    ForecastCategory,
+    Lead,
+    LeadStatus,
+    Pipeline,
+    Stage,
+)
 from vinculo.timeline.models import Channel, Interaction, Note, Task, TaskStatus
 from vinculo.timeline.validation import workspace_zone
 
@@ -33,9 +42,11 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=models.Model)
 
-INTERACTION_RELATED = ("contact", "account", "author")
-TASK_RELATED = ("contact", "account", "assignee", "created_by")
-NOTE_RELATED = ("contact", "account", "author")
+INTERACTION_RELATED = ("contact", "account", "lead", "deal", "author")
+TASK_RELATED = ("contact", "account", "lead", "deal", "assignee", "created_by")
+NOTE_RELATED = ("contact", "account", "lead", "deal", "author")
+# The records an item links to: (foreign key, module whose record access applies).
+LINKS = (("contact", "contacts"), ("account", "accounts"), ("lead", "leads"), ("deal", "deals"))
 
 
 def visible_items(
@@ -54,24 +65,18 @@ def visible_items(
         return qs
     if not can(workspace=workspace, user=viewer, module="timeline", right=Right.VIEW):
         return qs.none()
-    by_contact = visible(
-        qs.filter(contact__isnull=False),
-        workspace=workspace,
-        viewer=viewer,
-        module="contacts",
-        owner_field="contact__owner",
-    )
-    by_account = visible(
-        qs.filter(account__isnull=False),
-        workspace=workspace,
-        viewer=viewer,
-        module="accounts",
-        owner_field="account__owner",
-    )
-    combined = by_contact | by_account
+    combined = qs.none()
+    for link, module in LINKS:
+        combined = combined | visible(
+            qs.filter(**{f"{link}__isnull": False}),
+            workspace=workspace,
+            viewer=viewer,
+            module=module,
+            owner_field=f"{link}__owner",
+        )
     if personal_fields:
         # Only tasks may stand alone; their people decide who sees them.
-        unlinked = qs.filter(contact__isnull=True, account__isnull=True)
+        unlinked = qs.filter(**{f"{link}__isnull": True for link, _module in LINKS})
         combined = combined | visible(
             unlinked,
             workspace=workspace,
@@ -131,6 +136,8 @@ def note_get(*, workspace: Workspace, viewer: User | None, note_id: int) -> Note
 class InteractionFilters:
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
     channels: frozenset[str] | None = None
     deleted: bool = False
 
@@ -139,6 +146,8 @@ class InteractionFilters:
 class TaskFilters:
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
     assignee_id: int | None = None
     # "My tasks": assigned to the viewer.
     mine: bool = False
@@ -155,6 +164,8 @@ class TaskFilters:
 class NoteFilters:
     contact_id: int | None = None
     account_id: int | None = None
+    lead_id: int | None = None
+    deal_id: int | None = None
     pinned: bool | None = None
     deleted: bool = False
 
@@ -174,11 +185,11 @@ def _check_choices(
         )
 
 
-def _linked(qs: QuerySet[M], contact_id: int | None, account_id: int | None) -> QuerySet[M]:
-    if contact_id is not None:
-        qs = qs.filter(contact_id=contact_id)
-    if account_id is not None:
-        qs = qs.filter(account_id=account_id)
+def _linked(qs: QuerySet[M], filters: Any) -> QuerySet[M]:
+    for link, _module in LINKS:
+        value = getattr(filters, f"{link}_id", None)
+        if value is not None:
+            qs = qs.filter(**{f"{link}_id": value})
     return qs
 
 
@@ -204,7 +215,7 @@ def interaction_list(
     qs = visible_items(
         Interaction.objects.for_workspace(workspace), workspace=workspace, viewer=viewer
     )
-    qs = _linked(qs, filters.contact_id, filters.account_id)
+    qs = _linked(qs, filters)
     qs = qs.filter(deleted_at__isnull=not filters.deleted)
     if filters.channels:
         qs = qs.filter(channel__in=sorted(filters.channels))
@@ -233,7 +244,7 @@ def task_list(
         viewer=viewer,
         personal_fields=("assignee", "created_by"),
     )
-    qs = _linked(qs, filters.contact_id, filters.account_id)
+    qs = _linked(qs, filters)
     qs = qs.filter(deleted_at__isnull=not filters.deleted)
     if filters.mine and viewer is not None:
         qs = qs.filter(assignee_id=viewer.pk)
@@ -262,7 +273,7 @@ def note_list(
 ) -> Page[Note]:
     filters = filters or NoteFilters()
     qs = visible_items(Note.objects.for_workspace(workspace), workspace=workspace, viewer=viewer)
-    qs = _linked(qs, filters.contact_id, filters.account_id)
+    qs = _linked(qs, filters)
     qs = qs.filter(deleted_at__isnull=not filters.deleted)
     if filters.pinned is not None:
         qs = qs.filter(pinned=filters.pinned)
@@ -335,28 +346,30 @@ def _after(position: _Position, kind: str) -> Q:
     return earlier | Q(timeline_at=position.at, id__lt=position.id)
 
 
-def _subject(
-    *,
-    workspace: Workspace,
-    viewer: User | None,
-    contact: Contact | int | None,
-    account: Account | int | None,
-) -> Contact | Account:
-    if (contact is None) == (account is None):
-        raise ValueError("record_timeline needs exactly one of contact or account")
-    model: type[Contact] | type[Account]
-    value: Contact | Account | int
-    if contact is not None:
-        model, module, value, label = Contact, "contacts", contact, "contact"
-    else:
-        assert account is not None
-        model, module, value, label = Account, "accounts", account, "account"
+# The records a timeline can belong to: kind → (model, module whose record access applies).
+SUBJECT_MODELS: dict[str, tuple[Any, str]] = {
+    "contact": (Contact, "contacts"),
+    "account": (Account, "accounts"),
+    "lead": (Lead, "leads"),
+    "deal": (Deal, "deals"),
+}
+TimelineRecord = Contact | Account | Lead | Deal
+
+
+def _subject(*, workspace: Workspace, viewer: User | None, **records: Any) -> TimelineRecord:
+    """The one record (`contact=`, `account=`, `lead=` or `deal=`: an object or an id) whose
+    timeline is asked for, live and visible to the viewer; NotFound otherwise."""
+    given = [(kind, value) for kind, value in records.items() if value is not None]
+    if len(given) != 1 or given[0][0] not in SUBJECT_MODELS:
+        raise ValueError("record_timeline needs exactly one of contact, account, lead or deal")
+    label, value = given[0]
+    model, module = SUBJECT_MODELS[label]
     pk = value if isinstance(value, int) else value.pk
     qs = model.objects.for_workspace(workspace).filter(pk=pk, deleted_at__isnull=True)
     found = visible(qs, workspace=workspace, viewer=viewer, module=module).first()
     if found is None:
         raise NotFound(f"There is no {label} {pk}.")
-    return found
+    return cast(TimelineRecord, found)
 
 
 def record_timeline(
@@ -365,17 +378,21 @@ def record_timeline(
     viewer: User | None,
     contact: Contact | int | None = None,
     account: Account | int | None = None,
+    lead: Lead | int | None = None,
+    deal: Deal | int | None = None,
     kinds: set[str] | frozenset[str] | None = None,
     channels: set[str] | frozenset[str] | None = None,
     after: str | None = None,
     limit: int = 50,
 ) -> TimelinePage:
-    """The timeline of one contact or account, newest first, one page at a time.
+    """The timeline of one contact, account, lead or deal, newest first, one page at a time.
 
     An account's timeline includes the entries of its (live, visible) contacts. Events are the
-    record's own audit trail (`contact.updated`, …); the events of interactions, tasks and notes
-    are left out because those items are already on the timeline. A channel filter keeps
-    interactions of those channels only (tasks, notes and events have no channel).
+    record's own audit trail (`contact.updated`, `lead.assigned`, `deal.stage_changed`, …; a
+    lead's includes the web-form submissions it came from, whose subject is the lead); the
+    events of interactions, tasks and notes are left out because those items are already on
+    the timeline. A channel filter keeps interactions of those channels only (tasks, notes and
+    events have no channel).
 
     Each kind is read with its own keyset filter and LIMIT n+1 and the pages are merged, so a
     page costs one query per kind whatever its length.
@@ -386,7 +403,9 @@ def record_timeline(
     errors.raise_if_any()
     position = _decode_position(after) if after else None
     limit = max(1, min(limit, MAX_LIMIT))
-    subject = _subject(workspace=workspace, viewer=viewer, contact=contact, account=account)
+    subject = _subject(
+        workspace=workspace, viewer=viewer, contact=contact, account=account, lead=lead, deal=deal
+    )
 
     wanted = set(kinds) if kinds else set(TIMELINE_KINDS)
     if channels:
@@ -399,6 +418,12 @@ def record_timeline(
     if isinstance(subject, Contact):
         linked = Q(contact_id=subject.pk)
         own_events = Q(subject_type="contact", subject_id=subject.pk)
+    elif isinstance(subject, Lead):
+        linked = Q(lead_id=subject.pk)
+        own_events = Q(subject_type="lead", subject_id=subject.pk)
+    elif isinstance(subject, Deal):
+        linked = Q(deal_id=subject.pk)
+        own_events = Q(subject_type="deal", subject_id=subject.pk)
     else:
         members = visible(
             Contact.objects.for_workspace(workspace).filter(
@@ -461,10 +486,11 @@ def record_timeline(
 # The timeline panel of a record page: the page of entries, the record's audit events put in
 # words, and what the viewer may do there.
 
-RECORD_KINDS = ("contact", "account")
+RECORD_KINDS = ("contact", "account", "lead", "deal")
 
-# Field names of `contact.*` / `account.*` event payloads, as people call them. Kept here rather
-# than read from the models' verbose names so that every tracked field is sure to have one.
+# Field names of `contact.*`, `account.*`, `lead.*` and `deal.*` event payloads, as people call
+# them. Kept here rather than read from the models' verbose names so that every tracked field
+# is sure to have one.
 FIELD_LABELS: dict[str, Any] = {
     "first_name": _("first name"),
     "last_name": _("last name"),
@@ -490,10 +516,50 @@ FIELD_LABELS: dict[str, Any] = {
     "size": _("size"),
     "phone": _("phone"),
     "website": _("website"),
+    # leads
+    "email": _("email"),
+    "company_name": _("company"),
+    "company_domain": _("company domain"),
+    "company_size": _("company size"),
+    "message": _("message"),
+    "campaign": _("campaign"),
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "utm_term": "utm_term",
+    "utm_content": "utm_content",
+    "web_form_id": _("web form"),
+    "team_id": _("team"),
+    "status": _("status"),
+    "first_contacted_at": _("first contact"),
+    # deals
+    "amount": _("amount"),
+    "currency": _("currency"),
+    "expected_close_date": _("expected close date"),
+    "forecast_category": _("forecast category"),
+    "stage_id": _("stage"),
+    "pipeline_id": _("pipeline"),
+    "contact_id": _("contact"),
+    "lost_reason": _("lost reason"),
 }
 _CHOICE_FIELDS: dict[str, type[models.TextChoices]] = {
     "lifecycle_stage": LifecycleStage,
     "size": CompanySize,
+    "company_size": CompanySize,
+    "forecast_category": ForecastCategory,
+}
+# Choices whose meaning depends on the record: a lead's status is not a deal's.
+_SUBJECT_CHOICE_FIELDS: dict[tuple[str, str], type[models.TextChoices]] = {
+    ("lead", "status"): LeadStatus,
+    ("deal", "status"): DealStatus,
+}
+# Where a lead came from, as its `lead.created` event tells it.
+LEAD_CHANNELS: dict[str, Any] = {
+    "staff": _("typed in"),
+    "api": _("through the API"),
+    "import": _("from an import"),
+    "webform": _("from a web form"),
+    "automation": _("by an automation"),
 }
 # A changed value is shown up to this many characters (a long description is not an audit line).
 CHANGE_VALUE_MAX = 120
@@ -519,8 +585,13 @@ class EventWords:
     lines: list[ChangeLine]
     subject_name: str = ""
     # What the sentence is about, for events that are not field changes: the consent purpose
-    # of consent.granted/withdrawn, the other record's name of a merge.
+    # of consent.granted/withdrawn, the other record's name of a merge, the new owner of an
+    # assignment, the new status of a lead, the stages a deal moved between, the web form.
     detail: str = ""
+    # A second piece of the sentence: the stage a deal came from, the records a lead became.
+    detail_from: str = ""
+    # Why, when the event says it: a disqualification or a lost deal's reason.
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -533,7 +604,7 @@ class PanelRow:
 
 @dataclass(frozen=True)
 class TimelinePanel:
-    record: Contact | Account
+    record: TimelineRecord
     kind: str
     rows: list[PanelRow]
     next_cursor: str | None
@@ -543,17 +614,12 @@ class TimelinePanel:
 
 def timeline_record_get(
     *, workspace: Workspace, viewer: User | None, kind: str, record_id: int
-) -> Contact | Account:
-    """The live contact or account (`kind`) the viewer may see; NotFound otherwise, also for
-    an unknown kind and for records of other workspaces."""
+) -> TimelineRecord:
+    """The live contact, account, lead or deal (`kind`) the viewer may see; NotFound
+    otherwise, also for an unknown kind and for records of other workspaces."""
     if kind not in RECORD_KINDS:
         raise NotFound(f"There is no {kind} {record_id}.")
-    return _subject(
-        workspace=workspace,
-        viewer=viewer,
-        contact=record_id if kind == "contact" else None,
-        account=record_id if kind == "account" else None,
-    )
+    return _subject(workspace=workspace, viewer=viewer, **{kind: record_id})
 
 
 def _shown(value: Any) -> str:
@@ -568,75 +634,222 @@ def _shown(value: Any) -> str:
             return formats.date_format(dt.date.fromisoformat(value), "SHORT_DATE_FORMAT")
         except ValueError:
             pass
+    if isinstance(value, str) and len(value) > 18 and value[10:11] == "T":
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
     text = str(value)
     return text if len(text) <= CHANGE_VALUE_MAX else text[: CHANGE_VALUE_MAX - 1] + "…"
 
 
-def _event_names(
-    *, workspace: Workspace, viewer: User | None, events: list[Event]
-) -> tuple[dict[int, str], dict[int, str], dict[str, str]]:
-    """Names behind the ids in these events' changes: accounts (those the viewer may see),
-    users, and custom-field labels. One query each, and only when some event needs it."""
-    account_ids: set[int] = set()
-    user_ids: set[int] = set()
+def _int_ids(values: Iterable[Any]) -> set[int]:
+    return {v for v in values if isinstance(v, int) and not isinstance(v, bool)}
+
+
+@dataclass
+class _Names:
+    """Names behind the ids of a page of events, each kind read once (only when needed)."""
+
+    accounts: dict[int, str] = field(default_factory=dict)
+    users: dict[int, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    teams: dict[int, str] = field(default_factory=dict)
+    stages: dict[int, str] = field(default_factory=dict)
+    pipelines: dict[int, str] = field(default_factory=dict)
+    forms: dict[int, str] = field(default_factory=dict)
+    contacts: dict[int, str] = field(default_factory=dict)
+    deals: dict[int, str] = field(default_factory=dict)
+
+
+# Ids in event payloads (in "changes" or at the top level) and the names they stand for.
+_ID_KINDS = {
+    "account_id": "accounts",
+    "owner_id": "users",
+    "previous_owner_id": "users",
+    "team_id": "teams",
+    "previous_team_id": "teams",
+    "stage_id": "stages",
+    "from_stage_id": "stages",
+    "to_stage_id": "stages",
+    "pipeline_id": "pipelines",
+    "web_form_id": "forms",
+    "form_id": "forms",
+    "contact_id": "contacts",
+    "deal_id": "deals",
+}
+# Top-level payload keys read for names (the others are read from "changes" only).
+_TOP_LEVEL_IDS = frozenset(
+    {"owner_id", "team_id", "from_stage_id", "to_stage_id", "form_id", "deal_id"}
+)
+
+
+def _event_names(*, workspace: Workspace, viewer: User | None, events: list[Event]) -> _Names:
+    """Names behind the ids in these events: accounts and contacts (those the viewer may see),
+    users, teams, stages, pipelines, web forms, deals and custom-field labels. One query per
+    kind, and only when some event of the page needs it."""
+    wanted: dict[str, set[int]] = {kind: set() for kind in set(_ID_KINDS.values())}
     custom_keys: set[tuple[str, str]] = set()
     for event in events:
-        for name, pair in ((event.payload or {}).get("changes") or {}).items():
-            values = [v for v in pair if isinstance(v, int) and not isinstance(v, bool)]
-            if name == "account_id":
-                account_ids.update(values)
-            elif name == "owner_id":
-                user_ids.update(values)
+        payload = event.payload or {}
+        if event.type.startswith(("lead.", "deal.", "webform.")):
+            for key in _TOP_LEVEL_IDS & set(payload):
+                wanted[_ID_KINDS[key]] |= _int_ids([payload[key]])
+            if event.type == "lead.converted":
+                wanted["accounts"] |= _int_ids([payload.get("account_id")])
+                wanted["contacts"] |= _int_ids([payload.get("contact_id")])
+        for name, pair in (payload.get("changes") or {}).items():
+            values = _int_ids(pair if isinstance(pair, list) else [pair])
+            if name in _ID_KINDS:
+                wanted[_ID_KINDS[name]] |= values
             elif name.startswith("custom_fields."):
                 custom_keys.add((event.subject_type, name.split(".", 1)[1]))
-    accounts: dict[int, str] = {}
-    if account_ids:
-        qs = Account.objects.for_workspace(workspace).filter(pk__in=sorted(account_ids))
+    names = _Names()
+    if wanted["accounts"]:
+        qs = Account.objects.for_workspace(workspace).filter(pk__in=sorted(wanted["accounts"]))
         visible_accounts = visible(qs, workspace=workspace, viewer=viewer, module="accounts")
-        accounts = dict(visible_accounts.values_list("pk", "name"))
-    users: dict[int, str] = {}
-    if user_ids:
+        names.accounts = dict(visible_accounts.values_list("pk", "name"))
+    if wanted["contacts"]:
+        qs = Contact.objects.for_workspace(workspace).filter(pk__in=sorted(wanted["contacts"]))
+        names.contacts = {
+            c.pk: c.display_name
+            for c in visible(qs, workspace=workspace, viewer=viewer, module="contacts")
+        }
+    if wanted["users"]:
         # Members and former members alike: the owner may have left since.
-        members = Membership.objects.for_workspace(workspace).filter(user_id__in=sorted(user_ids))
+        members = Membership.objects.for_workspace(workspace).filter(
+            user_id__in=sorted(wanted["users"])
+        )
         for membership in members.select_related("user"):
-            users[membership.user_id] = membership.user.display_name
-    labels: dict[str, str] = {}
+            names.users[membership.user_id] = membership.user.display_name
+    if wanted["teams"]:
+        names.teams = dict(
+            Team.objects.for_workspace(workspace)
+            .filter(pk__in=sorted(wanted["teams"]))
+            .values_list("pk", "name")
+        )
+    if wanted["stages"]:
+        names.stages = dict(
+            Stage.objects.for_workspace(workspace)
+            .filter(pk__in=sorted(wanted["stages"]))
+            .values_list("pk", "name")
+        )
+    if wanted["pipelines"]:
+        names.pipelines = dict(
+            Pipeline.objects.for_workspace(workspace)
+            .filter(pk__in=sorted(wanted["pipelines"]))
+            .values_list("pk", "name")
+        )
+    if wanted["forms"]:
+        from vinculo.marketing.models import WebForm
+
+        names.forms = dict(
+            WebForm.objects.for_workspace(workspace)
+            .filter(pk__in=sorted(wanted["forms"]))
+            .values_list("pk", "name")
+        )
+    if wanted["deals"]:
+        qs = Deal.objects.for_workspace(workspace).filter(pk__in=sorted(wanted["deals"]))
+        names.deals = dict(
+            visible(qs, workspace=workspace, viewer=viewer, module="deals").values_list(
+                "pk", "name"
+            )
+        )
     if custom_keys:
         definitions = CustomFieldDefinition.objects.for_workspace(workspace).filter(
             object_type__in=sorted({t for t, _k in custom_keys}),
             key__in=sorted({k for _t, k in custom_keys}),
         )
-        labels = {f"{d.object_type}:{d.key}": d.label for d in definitions}
-    return accounts, users, labels
+        names.labels = {f"{d.object_type}:{d.key}": d.label for d in definitions}
+    return names
 
 
-def _change_line(
-    event: Event,
-    name: str,
-    pair: Any,
-    names: tuple[dict[int, str], dict[int, str], dict[str, str]],
-) -> ChangeLine:
-    accounts, users, custom_labels = names
+def _name_of(names: _Names, key: str, value: Any) -> str:
+    """The name behind an id of `key` ("owner_id", "stage_id", …), or a word for one the
+    viewer may not see or that is gone."""
+    kind = _ID_KINDS.get(key)
+    found = getattr(names, kind).get(value) if kind else None
+    if found:
+        return str(found)
+    fallback = {
+        "accounts": _("a hidden account"),
+        "contacts": _("a hidden contact"),
+        "users": _("a former member"),
+        "teams": _("a former team"),
+        "stages": _("a former stage"),
+        "pipelines": _("a former pipeline"),
+        "forms": _("a former web form"),
+        "deals": _("a hidden deal"),
+    }
+    return str(fallback.get(kind or "", _shown(value)))
+
+
+def _change_line(event: Event, name: str, pair: Any, names: _Names) -> ChangeLine:
     old, new = [*pair, None, None][:2] if isinstance(pair, list) else (None, pair)
+    choices = _SUBJECT_CHOICE_FIELDS.get((event.subject_type, name)) or _CHOICE_FIELDS.get(name)
 
     def value(v: Any) -> str:
         if v is None or isinstance(v, bool) or not isinstance(v, int | str):
             return _shown(v)
-        if name == "account_id" and isinstance(v, int):
-            return accounts.get(v) or str(_("a hidden account"))
-        if name == "owner_id" and isinstance(v, int):
-            return users.get(v) or str(_("a former member"))
-        choices = _CHOICE_FIELDS.get(name)
+        if name in _ID_KINDS and isinstance(v, int):
+            return _name_of(names, name, v)
         if choices is not None and v in choices.values:
             return str(choices(v).label)
         return _shown(v)
 
     if name.startswith("custom_fields."):
         key = name.split(".", 1)[1]
-        label = custom_labels.get(f"{event.subject_type}:{key}", key)
+        label = names.labels.get(f"{event.subject_type}:{key}", key)
     else:
         label = str(FIELD_LABELS.get(name, name.replace("_", " ")))
     return ChangeLine(field=name, label=label, old=value(old), new=value(new))
+
+
+def _sales_words(event: Event, names: _Names) -> dict[str, str]:
+    """What the sentence of a lead, deal or web-form event names besides the changes."""
+    payload = event.payload or {}
+    kind = event.type
+    if kind == "lead.created":
+        return {"detail": str(LEAD_CHANNELS.get(str(payload.get("channel")), ""))}
+    if kind == "lead.assigned":
+        owner, team = payload.get("owner_id"), payload.get("team_id")
+        parts = [_name_of(names, "owner_id", owner)] if owner is not None else []
+        if team is not None and ("team_id" in (payload.get("changes") or {}) or not parts):
+            parts.append(_name_of(names, "team_id", team))
+        return {"detail": " · ".join(parts), "reason": str(payload.get("reason") or "")}
+    if kind == "lead.status_changed":
+        status = str(payload.get("to") or "")
+        label = LeadStatus(status).label if status in LeadStatus.values else status
+        return {"detail": str(label), "reason": str(payload.get("reason") or "")}
+    if kind == "lead.converted":
+        made = [
+            _name_of(names, "contact_id", payload["contact_id"])
+            if payload.get("contact_id")
+            else "",
+            _name_of(names, "account_id", payload["account_id"])
+            if payload.get("account_id")
+            else "",
+        ]
+        deal = _name_of(names, "deal_id", payload["deal_id"]) if payload.get("deal_id") else ""
+        return {"detail": " · ".join(p for p in made if p), "detail_from": deal}
+    if kind == "webform.submitted":
+        utm = payload.get("utm") or {}
+        pairs = [f"{k}={v}" for k, v in utm.items() if v] if isinstance(utm, dict) else []
+        form = payload.get("form_id")
+        return {
+            "detail": _name_of(names, "form_id", form) if form is not None else "",
+            "reason": " · ".join(pairs)[:CHANGE_VALUE_MAX],
+        }
+    if kind == "deal.stage_changed":
+        return {
+            "detail": _name_of(names, "stage_id", payload.get("to_stage_id")),
+            "detail_from": _name_of(names, "stage_id", payload.get("from_stage_id")),
+        }
+    if kind == "deal.lost":
+        return {"reason": str(payload.get("lost_reason") or payload.get("reason") or "")}
+    return {}
 
 
 def _event_detail(event: Event) -> str:
@@ -650,18 +863,28 @@ def _event_detail(event: Event) -> str:
     return ""
 
 
+# Payload changes the sentence of these events already says: not repeated as lines.
+_SAID_BY_SENTENCE = {
+    "lead.assigned": frozenset({"owner_id", "team_id"}),
+    "lead.status_changed": frozenset({"status"}),
+    "lead.converted": frozenset({"status"}),
+    "deal.stage_changed": frozenset({"stage_id"}),
+}
+
+
 def timeline_event_words(
     *,
     workspace: Workspace,
     viewer: User | None,
     events: list[Event],
-    record: Contact | Account | None = None,
+    record: TimelineRecord | None = None,
 ) -> dict[int, EventWords]:
     """Each audit event of a record put in words, by event id: `contact.updated` with
     {"changes": {"lifecycle_stage": ["lead", "customer"]}} becomes the line
-    "lifecycle stage: Lead → Customer". At most three queries for the whole page (account
-    names, user names, custom-field labels), and a fourth for the names of an account's
-    contacts when their changes show on the account's timeline."""
+    "lifecycle stage: Lead → Customer"; `lead.assigned` names the new owner, `deal.stage_changed`
+    the stages. One query per kind of name the page needs (accounts, users, custom-field
+    labels, teams, stages…), and one for the names of an account's contacts when their changes
+    show on the account's timeline."""
     if not events:
         return {}
     names = _event_names(workspace=workspace, viewer=viewer, events=events)
@@ -678,18 +901,22 @@ def timeline_event_words(
     words: dict[int, EventWords] = {}
     for event in events:
         changes = (event.payload or {}).get("changes") or {}
+        said = _SAID_BY_SENTENCE.get(event.type, frozenset())
         lines = [
             _change_line(event, name, pair, names)
             for name, pair in changes.items()
-            if isinstance(name, str)
+            if isinstance(name, str) and name not in said
         ]
+        extra = _sales_words(event, names)
         words[event.pk] = EventWords(
             action=event.type.rsplit(".", 1)[-1],
             lines=lines,
             subject_name=contact_names.get(event.subject_id, "")
             if event.subject_type == "contact"
             else "",
-            detail=_event_detail(event),
+            detail=extra.get("detail", "") or _event_detail(event),
+            detail_from=extra.get("detail_from", ""),
+            reason=extra.get("reason", ""),
         )
     return words
 
@@ -709,15 +936,15 @@ def timeline_panel(
     `record_timeline`), its audit events in words, and whether the viewer may log activity
     and complete tasks there. NotFound for a record the viewer cannot see."""
     record = timeline_record_get(workspace=workspace, viewer=viewer, kind=kind, record_id=record_id)
+    records: dict[str, Any] = {kind: record}
     page = record_timeline(
         workspace=workspace,
         viewer=viewer,
-        contact=record if isinstance(record, Contact) else None,
-        account=record if isinstance(record, Account) else None,
         kinds=kinds,
         channels=channels,
         after=after,
         limit=limit,
+        **records,
     )
     events = [entry.obj for entry in page.items if isinstance(entry.obj, Event)]
     words = timeline_event_words(workspace=workspace, viewer=viewer, events=events, record=record)

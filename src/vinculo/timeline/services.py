@@ -3,8 +3,9 @@
 Every write checks the actor's right on the "timeline" module, validates all fields at once
 (`ValidationFailed` lists each bad field), runs in one transaction and records its event in that
 transaction (`interaction.logged`, `task.completed`, …). Event payloads carry the linked
-`contact_id`/`account_id`, and updates add `{"changes": {field: [old, new]}}`, so subscribers
-(the activity rollup, automations, webhooks) need not read the item back.
+`contact_id`/`account_id` (and `lead_id`/`deal_id` when set), and updates add
+`{"changes": {field: [old, new]}}`, so subscribers (the activity rollup, automations,
+webhooks) need not read the item back.
 
 Deletes are soft (`deleted_at`) and undone by the `*_restore` services. Items the actor cannot
 see, deleted ones and those of other workspaces all answer `NotFound` the same way.
@@ -37,7 +38,9 @@ from vinculo.timeline.validation import (
     clean_choice,
     clean_contact,
     clean_datetime,
+    clean_deal,
     clean_duration,
+    clean_lead,
     clean_member,
     clean_text,
     field_max_length,
@@ -83,7 +86,12 @@ def _link_cleaners(workspace: Workspace, actor: User | None) -> dict[str, Cleane
     return {
         "contact_id": lambda e, n, v: clean_contact(e, n, v, workspace=workspace, actor=actor),
         "account_id": lambda e, n, v: clean_account(e, n, v, workspace=workspace, actor=actor),
+        "lead_id": lambda e, n, v: clean_lead(e, n, v, workspace=workspace, actor=actor),
+        "deal_id": lambda e, n, v: clean_deal(e, n, v, workspace=workspace, actor=actor),
     }
+
+
+LINKS = ("contact_id", "account_id", "lead_id", "deal_id")
 
 
 def _clean(
@@ -110,11 +118,11 @@ def _check_link(
             return data[name]
         return getattr(item, name, None) if item is not None else None
 
-    if after("contact_id") in (None, "") and after("account_id") in (None, ""):
+    if all(after(name) in (None, "") for name in LINKS):
         errors.add(
             "contact_id",
             "link-required",
-            f"Link the {kind.label} to a contact or an account.",
+            f"Link the {kind.label} to a contact, an account, a lead or a deal.",
         )
 
 
@@ -147,7 +155,12 @@ def _apply(item: models.Model, cleaned: Mapping[str, Any]) -> dict[str, list[Any
 
 
 def _links(item: Any) -> dict[str, Any]:
-    return {"contact_id": item.contact_id, "account_id": item.account_id}
+    # Contact and account always (their subscribers read both); a lead or a deal when linked.
+    links = {"contact_id": item.contact_id, "account_id": item.account_id}
+    for name in ("lead_id", "deal_id"):
+        if getattr(item, name) is not None:
+            links[name] = getattr(item, name)
+    return links
 
 
 def _locked(
@@ -236,6 +249,8 @@ def interaction_create(
     channel: str,
     contact_id: int | None = None,
     account_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
     direction: str = Direction.OUTBOUND,
     occurred_at: dt.datetime | None = None,
     subject: str = "",
@@ -243,10 +258,11 @@ def interaction_create(
     outcome: str = "",
     duration_seconds: int | None = None,
 ) -> Interaction:
-    """Log a touch with a customer (a call, an email, a meeting…), authored by `actor`.
+    """Log a touch with a customer (a call, an email, a meeting…), authored by `actor`, on a
+    contact, an account, a lead and/or a deal.
 
     Side effects: records `interaction.logged`; after commit the activity rollup moves the
-    linked contact's and account's `last_activity_at`.
+    linked records' `last_activity_at` (and a lead's first contact, see sales.leads).
     """
     require(workspace=workspace, user=actor, module=MODULE, right=Right.CREATE)
     data = {
@@ -259,6 +275,8 @@ def interaction_create(
         "duration_seconds": duration_seconds,
         "contact_id": contact_id,
         "account_id": account_id,
+        "lead_id": lead_id,
+        "deal_id": deal_id,
     }
     with transaction.atomic():
         errors = ErrorCollector()
@@ -386,9 +404,11 @@ def task_create(
     assignee_id: int | None = None,
     contact_id: int | None = None,
     account_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
 ) -> Task:
-    """Create an open task, optionally assigned to a workspace member and linked to a contact
-    and/or an account. Side effects: records `task.created`."""
+    """Create an open task, optionally assigned to a workspace member and linked to a contact,
+    an account, a lead and/or a deal. Side effects: records `task.created`."""
     require(workspace=workspace, user=actor, module=MODULE, right=Right.CREATE)
     data = {
         "title": title,
@@ -398,6 +418,8 @@ def task_create(
         "assignee_id": assignee_id,
         "contact_id": contact_id,
         "account_id": account_id,
+        "lead_id": lead_id,
+        "deal_id": deal_id,
     }
     with transaction.atomic():
         errors = ErrorCollector()
@@ -514,12 +536,21 @@ def note_create(
     body: str,
     contact_id: int | None = None,
     account_id: int | None = None,
+    lead_id: int | None = None,
+    deal_id: int | None = None,
     pinned: bool = False,
 ) -> Note:
-    """Add a note, written by `actor`, to a contact and/or an account. Side effects: records
-    `note.added`."""
+    """Add a note, written by `actor`, to a contact, an account, a lead and/or a deal. Side
+    effects: records `note.added`."""
     require(workspace=workspace, user=actor, module=MODULE, right=Right.CREATE)
-    data = {"body": body, "pinned": pinned, "contact_id": contact_id, "account_id": account_id}
+    data = {
+        "body": body,
+        "pinned": pinned,
+        "contact_id": contact_id,
+        "account_id": account_id,
+        "lead_id": lead_id,
+        "deal_id": deal_id,
+    }
     with transaction.atomic():
         errors = ErrorCollector()
         cleaned = _clean(errors, _note_cleaners(workspace, actor), data)
@@ -582,11 +613,16 @@ def note_restore(*, workspace: Workspace, actor: User | None, note_id: int) -> N
 
 
 def activity_rollup_refresh(
-    *, workspace: Workspace, contact_ids: set[int], account_ids: set[int]
+    *,
+    workspace: Workspace,
+    contact_ids: set[int],
+    account_ids: set[int],
+    lead_ids: set[int] | frozenset[int] = frozenset(),
 ) -> None:
-    """Recompute `last_activity_at` of these contacts and accounts (and of the contacts'
-    accounts) as the latest `occurred_at` of their live interactions. An account's activity
-    includes its contacts' interactions, as its timeline does.
+    """Recompute `last_activity_at` of these contacts, accounts and leads (and of the
+    contacts' accounts) as the latest `occurred_at` of their live interactions. An account's
+    activity includes its contacts' interactions, as its timeline does. (A deal's is kept by
+    sales, which counts its tasks, notes and quotes too.)
 
     Computed from the current rows rather than from the event that triggered it, so running
     it twice, late or out of order gives the same result. Does not touch `updated_at`: this is
@@ -619,6 +655,26 @@ def activity_rollup_refresh(
         Account.objects.for_workspace(workspace).filter(pk=account_id).update(
             last_activity_at=value
         )
+    _rollup_leads(workspace, live, lead_ids=lead_ids)
+
+
+def _rollup_leads(workspace: Workspace, live: Any, *, lead_ids: Any) -> None:
+    from django.db.models import Max
+
+    from vinculo.sales.models import Lead
+
+    wanted = sorted({pk for pk in lead_ids if pk})
+    if not wanted:
+        return
+    latest = dict(
+        live.filter(lead_id__in=wanted)
+        .values("lead_id")
+        .annotate(latest=Max("occurred_at"))
+        .values_list("lead_id", "latest")
+    )
+    leads = Lead.objects.for_workspace(workspace)
+    for pk in wanted:
+        leads.filter(pk=pk).update(last_activity_at=latest.get(pk))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -638,6 +694,8 @@ def _reminder_url(task: Task, recipient_id: int) -> str:
     for kind, record_id, page in (
         ("contact", task.contact_id, "contacts:detail"),
         ("account", task.account_id, "contacts:account_detail"),
+        ("lead", task.lead_id, "sales:lead_detail"),
+        ("deal", task.deal_id, "sales:deal_detail"),
     ):
         if record_id is None:
             continue

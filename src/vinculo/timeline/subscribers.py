@@ -25,8 +25,8 @@ def _ids(value: Any) -> set[int]:
 
 @subscriber("timeline.activity", types=ACTIVITY_EVENTS)
 def refresh_last_activity(event: Event) -> None:
-    """Keep `last_activity_at` of the interaction's contact and account current, and of the
-    accounts a contact left and joined.
+    """Keep `last_activity_at` of the interaction's contact, account and lead current, and of
+    the accounts a contact left and joined.
 
     An update that moved the interaction refreshes the records it left as well (the old ids
     are in `changes`). The rollup is recomputed from the rows, so a second delivery of the same
@@ -45,5 +45,8 @@ def refresh_last_activity(event: Event) -> None:
     contact_ids = _ids(payload.get("contact_id")) | _ids(changes.get("contact_id"))
     account_ids = _ids(payload.get("account_id")) | _ids(changes.get("account_id"))
     activity_rollup_refresh(
-        workspace=event.workspace, contact_ids=contact_ids, account_ids=account_ids
+        workspace=event.workspace,
+        contact_ids=contact_ids,
+        account_ids=account_ids,
+        lead_ids=_ids(payload.get("lead_id")) | _ids(changes.get("lead_id")),
     )

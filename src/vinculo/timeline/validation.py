@@ -20,6 +20,7 @@ from vinculo.contacts.models import Account, Contact
 from vinculo.core.access import visible
 from vinculo.core.exceptions import ErrorCollector
 from vinculo.core.models import Membership, User, Workspace
+from vinculo.sales.models import Deal, Lead
 
 # TextFields have no length in the database; these caps keep one row from swallowing the
 # request budget (an interaction body is a summary; full email bodies live with the email).
@@ -169,6 +170,34 @@ def clean_account(
     if account is None:
         errors.add(name, "not-found", f"There is no account {pk} in this workspace.")
     return account
+
+
+def clean_lead(
+    errors: ErrorCollector, name: str, value: Any, *, workspace: Workspace, actor: User | None
+) -> Lead | None:
+    """A live lead of this workspace the actor may see (the leads module's record access)."""
+    pk = _clean_id(errors, name, value)
+    if pk is None:
+        return None
+    qs = Lead.objects.for_workspace(workspace).filter(pk=pk, deleted_at__isnull=True)
+    lead = visible(qs, workspace=workspace, viewer=actor, module="leads").first()
+    if lead is None:
+        errors.add(name, "not-found", f"There is no lead {pk} in this workspace.")
+    return lead
+
+
+def clean_deal(
+    errors: ErrorCollector, name: str, value: Any, *, workspace: Workspace, actor: User | None
+) -> Deal | None:
+    """A live deal of this workspace the actor may see (the deals module's record access)."""
+    pk = _clean_id(errors, name, value)
+    if pk is None:
+        return None
+    qs = Deal.objects.for_workspace(workspace).filter(pk=pk, deleted_at__isnull=True)
+    deal = visible(qs, workspace=workspace, viewer=actor, module="deals").first()
+    if deal is None:
+        errors.add(name, "not-found", f"There is no deal {pk} in this workspace.")
+    return deal
 
 
 def clean_member(

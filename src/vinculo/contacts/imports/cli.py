@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-OBJECTS = {"contacts": "contact", "contact": "contact", "accounts": "account", "account": "account"}
+OBJECTS = {
+    "contacts": "contact",
+    "contact": "contact",
+    "accounts": "account",
+    "account": "account",
+    "leads": "lead",
+    "lead": "lead",
+}
 ON_MATCH = ("skip", "fill", "overwrite")
 # Exit statuses: 0 done (failed rows are in the report), 1 the import stopped, 2 bad input.
 EXIT_STOPPED = 1
@@ -22,7 +29,7 @@ def add_commands(sub: Any) -> None:
     """Add this area's sub-commands to the `vinculo` parser's sub-parsers."""
     command = sub.add_parser(
         "import",
-        help="import a CSV or XLSX file of contacts or accounts",
+        help="import a CSV or XLSX file of contacts, accounts or leads",
         description=(
             "Import a CSV or XLSX file into a workspace, in the foreground. Columns are mapped "
             "from their titles (pt and en) unless --mapping says otherwise; rows that cannot "
