@@ -9,6 +9,9 @@ const vendor = join(root, "src", "vinculo", "web", "static", "vendor");
 
 const files = [
   ["htmx.org/dist/htmx.min.js", "htmx.min.js"],
+  // Drag and drop of the deals board (an ES module: the board's script imports it).
+  ["sortablejs/modular/sortable.esm.js", "sortablejs/sortable.esm.js"],
+  ["sortablejs/LICENSE", "sortablejs/LICENSE"],
   // The API docs page (/api/v1/docs) renders Swagger UI from these copies.
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
   ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
