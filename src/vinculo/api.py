@@ -55,9 +55,10 @@ def _add_routers() -> None:
     api.add_router("", dedupe_router)
     api.add_router("", privacy_router)
     api.add_router("", leads_router)
+    # Before the deals router, for the same reason: /deals/stalled is not /deals/{deal_id}.
+    api.add_router("", forecasts_router)
     api.add_router("", deals_router)
     api.add_router("", quotes_router)
-    api.add_router("", forecasts_router)
     api.add_router("", scoring_router)
     api.add_router("", automation_router)
     api.add_router("", marketing_router)

@@ -14,6 +14,9 @@ from vinculo.core.tenancy import TenantModel
 
 class NotificationKind(models.TextChoices):
     TASK_REMINDER = "task.reminder", _("Task reminder")
+    DEAL_STALLED = "deal.stalled", _("Stalled deal")
+    AUTOMATION_RULE = "automation.rule", _("Automation rule")
+    LEAD_REASSIGNED = "lead.reassigned", _("Lead reassigned")
 
 
 class Notification(TenantModel):

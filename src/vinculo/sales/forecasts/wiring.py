@@ -1,3 +1,4 @@
-"""What sales forecasts plugs into the rest of Vínculo when the app loads: automation subjects and
-triggers, importers, merge relations, privacy sections, search providers, event subscribers and
-periodic jobs."""
+"""What sales forecasts plugs into the rest of Vínculo when the app loads: the subscriber that
+keeps each deal's last activity current and the daily stalled-deal alerts."""
+
+from vinculo.sales.forecasts import periodic, subscribers  # noqa: F401
