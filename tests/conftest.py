@@ -18,6 +18,10 @@ from vinculo.core.roles import Role
 from vinculo.core.services import apikey_create, membership_add, workspace_create
 from vinculo.core.tenancy import workspace_scope
 
+# Chromium through Playwright (`browser`, `page`) for browser tests wherever they live: one
+# plugin, so every worker starts one browser.
+pytest_plugins = ["tests.support.browser"]
+
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"vinculo database: {os.environ.get('VINCULO_TEST_DB', 'sqlite')}"

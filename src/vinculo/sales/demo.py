@@ -462,10 +462,8 @@ class _Generator:
     def _when(self, u: float) -> datetime:
         """A moment in the last two years, more of them recent (the business grows, and the
         last two months hold the pipeline that is still open)."""
-        if u < 0.15:
-            days_ago = 60 * u / 0.15
-        else:
-            days_ago = HISTORY_DAYS * (1 - math.sqrt((u - 0.15) / 0.85))
+        recent = u < 0.15
+        days_ago = 60 * u / 0.15 if recent else HISTORY_DAYS * (1 - math.sqrt((u - 0.15) / 0.85))
         return self.now - timedelta(days=days_ago, minutes=self.rng.randrange(600))
 
     def _lead(self, rows: _Rows, person: _Person) -> None:

@@ -202,6 +202,11 @@ class Lead(TenantModel):
     def is_open(self) -> bool:
         return self.status in {LeadStatus.NEW, LeadStatus.WORKING, LeadStatus.QUALIFIED}
 
+    @property
+    def email_domain(self) -> str:
+        """The part of the email after the @ (lower-cased), for rules and scoring."""
+        return self.email.rpartition("@")[2].lower() if "@" in self.email else ""
+
 
 # ---------------------------------------------------------------------------------------------
 # Pipelines and deals
@@ -357,6 +362,10 @@ class Deal(TenantModel):
             models.Index(fields=["workspace", "contact", "-created_at"], name="deal_contact"),
             models.Index(fields=["workspace", "account", "-created_at"], name="deal_account"),
             models.Index(fields=["workspace", "external_id"], name="deal_external_id"),
+            # The deal list's sorts.
+            models.Index(fields=["workspace", "expected_close_date", "id"], name="deal_close_date"),
+            models.Index(fields=["workspace", "amount", "id"], name="deal_amount"),
+            models.Index(fields=["workspace", "-updated_at", "-id"], name="deal_updated"),
         ]
 
     def __str__(self) -> str:
@@ -381,6 +390,8 @@ class DealStageHistory(TenantModel):
         indexes: ClassVar = [
             models.Index(fields=["workspace", "deal", "entered_at"], name="stagehist_deal"),
             models.Index(fields=["workspace", "stage", "left_at"], name="stagehist_stage"),
+            # Stage durations of the stays that began in a period.
+            models.Index(fields=["workspace", "stage", "entered_at"], name="stagehist_entered"),
         ]
 
 

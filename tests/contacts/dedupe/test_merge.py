@@ -151,7 +151,16 @@ def test_merge_moves_every_related_record_and_records_the_event(workspace, admin
         "custom_fields.segment",
         "job_title",
     ]
-    assert event.payload["moved"] == {"interactions": 3, "tasks": 1, "notes": 1, "consents": 1}
+    assert event.payload["moved"] == {
+        "interactions": 3,
+        "tasks": 1,
+        "notes": 1,
+        "consents": 1,
+        # Relations the sales module registered; none here.
+        "deals": 0,
+        "orders": 0,
+        "quotes": 0,
+    }
     assert event.payload["changes"]["city"] == ["São Paulo", "Sao Paulo"]
     assert event.payload["changes"]["emails"] == [
         ["jose@acme.com"],
@@ -272,7 +281,15 @@ def test_account_merge_moves_its_contacts_and_timeline(
     assert Note.objects.for_workspace(workspace).filter(account_id=keep.pk).count() == 1
     assert Account.objects.for_workspace(workspace).get(pk=gone.pk).deleted_at is not None
     event = Event.objects.for_workspace(workspace).get(type="account.merged")
-    assert event.payload["moved"] == {"interactions": 0, "tasks": 0, "notes": 1, "contacts": 3}
+    assert event.payload["moved"] == {
+        "interactions": 0,
+        "tasks": 0,
+        "notes": 1,
+        "contacts": 3,
+        "deals": 0,
+        "orders": 0,
+        "quotes": 0,
+    }
     changed = Event.objects.for_workspace(workspace).filter(
         type="contact.updated", subject_id__in=[p.pk for p in people]
     )

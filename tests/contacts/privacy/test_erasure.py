@@ -195,6 +195,11 @@ def test_business_facts_and_counts_stay(workspace, admin, person) -> None:
         "import_failures": 2,
         "import_changes": 1,
         "duplicates": 1,
+        # Erasure steps the sales and marketing modules registered; this person has no leads.
+        "leads": 0,
+        "lead_predictions": 0,
+        "quotes": 0,
+        "webform_submissions": 0,
     }
     assert report.counts["events"] >= 10
 
