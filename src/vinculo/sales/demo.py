@@ -244,7 +244,17 @@ def _load(
     counts["scoring_rules"] = _scoring_rules(workspace, now)
     counts["web_forms"] = _web_form(workspace, staff, now)
     counts["automation_rules"] = _routing_rules(workspace, reps, staff, now)
+    counts["scoring_models"] = _scores(workspace)
     return counts
+
+
+def _scores(workspace: Workspace) -> int:
+    """Every lead scored by the rules, and the predictive models trained on the history (which
+    then give the open leads their chance of winning), as the nightly job would have."""
+    from vinculo.sales.scoring.services import lead_scoring_retrain, scores_recompute
+
+    scores_recompute(workspace=workspace)
+    return len(lead_scoring_retrain(workspace=workspace))
 
 
 def _staff_ids(staff: dict[str, User], team_ids: dict[str, int]) -> _Staff:
