@@ -362,6 +362,7 @@ def _people_sample(workspace: Workspace, rng: Random, wanted: int) -> list[_Pers
         Contact.objects.for_workspace(workspace)
         .filter(id__in=ids[: wanted * 2], deleted_at__isnull=True)
         .exclude(email="")
+        .order_by("id")  # the shuffle below must start from the same order on every database
         .values_list(
             "id",
             "first_name",
