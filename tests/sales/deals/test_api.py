@@ -3,6 +3,9 @@ history, lines), products and price lists, and the problems bad input gets."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 import pytest
 
 from tests.sales.deals.conftest import column_ids, error_fields
@@ -203,6 +206,34 @@ def test_list_filters_sorts_and_pages(api, workspace, make_member, stages, deal_
         "status",
         "sort",
     }
+
+
+def test_forecast_category_and_close_day_filters(api, workspace, deal_factory):
+    """The filters behind the forecast's drill-down links: a category, and the days a deal was
+    won or lost on (read in the workspace's time zone)."""
+    zone = zoneinfo.ZoneInfo(workspace.time_zone)
+    commit = deal_factory(name="Commit", forecast_category="commit")
+    deal_factory(name="Pipeline")
+    march = deal_factory(name="Won in March")
+    april = deal_factory(name="Won on 1 April, local time")
+    for deal, when in (
+        (march, dt.datetime(2026, 3, 31, 23, 30, tzinfo=zone)),
+        (april, dt.datetime(2026, 4, 1, 0, 30, tzinfo=zone)),
+    ):
+        services.deal_close(workspace=workspace, actor=None, deal_id=deal.pk, won=True)
+        Deal.objects.for_workspace(workspace).filter(pk=deal.pk).update(closed_at=when)
+    assert ids(api.get("/api/v1/deals", forecast_category="commit")) == [commit.pk]
+    in_march = api.get("/api/v1/deals", closed_after="2026-03-01", closed_before="2026-03-31")
+    assert ids(in_march) == [march.pk]
+    assert ids(api.get("/api/v1/deals", closed_after="2026-04-01")) == [april.pk]
+    assert error_fields(
+        api.get(
+            "/api/v1/deals",
+            forecast_category="maybe",
+            closed_after="2026-04-02",
+            closed_before="2026-04-01",
+        )
+    ) == {"forecast_category", "closed_before"}
 
 
 def test_search_ignores_accents_and_finds_the_account(api, deal_factory, account):

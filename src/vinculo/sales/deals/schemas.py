@@ -196,6 +196,11 @@ class DealListQuery(Schema):
     lead: str | None = None
     close_after: str | None = Field(None, description="Expected close on or after YYYY-MM-DD.")
     close_before: str | None = Field(None, description="Expected close on or before.")
+    closed_after: str | None = Field(None, description="Won or lost on or after YYYY-MM-DD.")
+    closed_before: str | None = Field(None, description="Won or lost on or before.")
+    forecast_category: str | None = Field(
+        None, description="pipeline, best_case, commit, closed or omitted."
+    )
     deleted: str | None = Field(None, description="true lists deleted deals (to restore).")
     sort: str | None = Field(
         None,

@@ -5,6 +5,7 @@ a fixed number of queries, never one per row."""
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -28,6 +29,7 @@ from vinculo.sales.models import (
     DealLine,
     DealStageHistory,
     DealStatus,
+    ForecastCategory,
     LostReason,
     Pipeline,
     PriceList,
@@ -152,6 +154,8 @@ class DealFilters:
     team_id: int | None = None
     close_after: dt.date | None = None
     close_before: dt.date | None = None
+    closed_after: dt.date | None = None
+    closed_before: dt.date | None = None
     q: str = ""
     deleted: bool = False
     sort: str = DEFAULT_SORT
@@ -173,7 +177,17 @@ class DealFilters:
             qs = qs.filter(expected_close_date__gte=self.close_after)
         if self.close_before is not None:
             qs = qs.filter(expected_close_date__lte=self.close_before)
+        # Closing days are read in the workspace's time zone (the forecast's periods are).
+        if self.closed_after is not None:
+            qs = qs.filter(closed_at__gte=_day_start(self.closed_after, workspace))
+        if self.closed_before is not None:
+            after = self.closed_before + dt.timedelta(days=1)
+            qs = qs.filter(closed_at__lt=_day_start(after, workspace))
         return search_deals(qs, self.q)
+
+
+def _day_start(day: dt.date, workspace: Workspace) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=zoneinfo.ZoneInfo(workspace.time_zone))
 
 
 def search_deals(qs: QuerySet[Deal], q: str) -> QuerySet[Deal]:
@@ -215,8 +229,9 @@ def deal_filters(
     *, workspace: Workspace, viewer: User | None, params: Mapping[str, Any] | None = None
 ) -> DealFilters:
     """Parse list parameters — status (open/won/lost), pipeline, stage, owner (id, "me" or
-    "none"), team, contact, account, lead, close_after / close_before (YYYY-MM-DD), q,
-    deleted, sort — into filters. Raises ValidationFailed naming every bad parameter."""
+    "none"), team, contact, account, lead, forecast_category, close_after / close_before
+    (expected close, YYYY-MM-DD), closed_after / closed_before (when won or lost), q, deleted,
+    sort — into filters. Raises ValidationFailed naming every bad parameter."""
     errors = ErrorCollector()
     values = _params(params)
     exact: dict[str, Any] = {}
@@ -229,6 +244,15 @@ def deal_filters(
                 _("Choose one of: %(options)s.") % {"options": ", ".join(DealStatus.values)},
             )
         exact["status"] = status
+    if "forecast_category" in values:
+        category = str(values["forecast_category"]).strip()
+        if category not in ForecastCategory.values:
+            errors.add(
+                "forecast_category",
+                "invalid-choice",
+                _("Choose one of: %(options)s.") % {"options": ", ".join(ForecastCategory.values)},
+            )
+        exact["forecast_category"] = category
     for name in ("pipeline", "stage", "contact", "account", "lead"):
         if name in values and (pk := _int(errors, name, values[name])) is not None:
             exact[f"{name}_id"] = pk
@@ -250,6 +274,16 @@ def deal_filters(
     )
     if close_after and close_before and close_before < close_after:
         errors.add("close_before", "before-start", _("The end comes before the start."))
+    closed_after = (
+        _day(errors, "closed_after", values["closed_after"]) if "closed_after" in values else None
+    )
+    closed_before = (
+        _day(errors, "closed_before", values["closed_before"])
+        if "closed_before" in values
+        else None
+    )
+    if closed_after and closed_before and closed_before < closed_after:
+        errors.add("closed_before", "before-start", _("The end comes before the start."))
     deleted = False
     if "deleted" in values:
         text = str(values["deleted"]).strip().lower()
@@ -272,6 +306,8 @@ def deal_filters(
         team_id=team_id,
         close_after=close_after,
         close_before=close_before,
+        closed_after=closed_after,
+        closed_before=closed_before,
         q=q,
         deleted=deleted,
         sort=sort,

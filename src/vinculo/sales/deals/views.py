@@ -88,6 +88,9 @@ LIST_FILTERS = (
     "account",
     "close_after",
     "close_before",
+    "closed_after",
+    "closed_before",
+    "forecast_category",
     "sort",
 )
 # The facts of a deal's page edited one at a time, in the order shown.
