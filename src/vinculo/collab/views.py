@@ -4,7 +4,6 @@ notifications; anyone else's answers 404."""
 from __future__ import annotations
 
 import json
-from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -15,18 +14,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vinculo.collab import selectors, services
 from vinculo.core.exceptions import NotFound, ValidationFailed
-from vinculo.core.models import User, Workspace
+from vinculo.core.pages import page_context as _context
 
 # htmx stops polling when a response has this status: a session that ended must not keep
 # asking (nor swap the login page into the bell).
 STOP_POLLING = 286
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 @require_GET

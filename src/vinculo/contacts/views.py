@@ -8,11 +8,10 @@ selectors, services and words), so each view is written once.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import messages
@@ -65,6 +64,8 @@ from vinculo.core.access import can
 from vinculo.core.custom_fields import CF_PARAM_PREFIX
 from vinculo.core.exceptions import NotFound, PermissionDenied, ValidationFailed
 from vinculo.core.models import CustomFieldDefinition, SavedView, User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.pagination import Page
 from vinculo.core.roles import Right
 from vinculo.core.selectors import customfield_list, tag_list
@@ -238,28 +239,6 @@ ACCOUNTS = RecordPages(
 
 # ---------------------------------------------------------------------------------------------
 # Plumbing
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
-
-
-def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """NotFound answers 404 and PermissionDenied 403, exactly like Django's own."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc)) from exc
-
-    return wrapped
 
 
 def _htmx(request: HttpRequest) -> Any:

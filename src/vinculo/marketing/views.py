@@ -11,7 +11,7 @@ the honeypot and the rate limit per client address guard it instead.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from django.conf import settings
@@ -28,10 +28,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from vinculo.contacts.views import domain_errors
 from vinculo.core.access import can
 from vinculo.core.exceptions import NotFound, ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.ratelimit import client_ip
 from vinculo.core.roles import Right
 from vinculo.core.tenancy import workspace_scope
@@ -59,13 +60,6 @@ from vinculo.marketing.services import (
 PAGE_SIZE = 50
 MODULE = "webforms"
 TRACKING_MAX = 1000
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _rights(workspace: Workspace, user: User) -> dict[str, bool]:

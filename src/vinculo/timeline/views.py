@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vinculo.core.exceptions import NotFound, PermissionDenied, ValidationFailed
-from vinculo.core.models import User, Workspace
+from vinculo.core.pages import page_context as _context
 from vinculo.timeline import selectors, services
 from vinculo.timeline.forms import (
     FILTER_CHIPS,
@@ -47,13 +47,6 @@ BUCKET_LABELS = (
     ("upcoming", _("Upcoming")),
     ("none", _("No due date")),
 )
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _template(request: HttpRequest, page: str, partial: str) -> str:

@@ -17,18 +17,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.contacts.dedupe import forms, selectors, services
 from vinculo.contacts.dedupe.services import OTHER, SURVIVOR
-from vinculo.contacts.views import (
-    _context,
-    _definitions,
-    _htmx,
-    _id,
-    _ids,
-    _url_maker,
-    domain_errors,
-)
+from vinculo.contacts.views import _definitions, _htmx, _id, _ids, _url_maker
 from vinculo.core.access import can
 from vinculo.core.exceptions import ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.roles import Right
 
 PAGE_SIZE = 25

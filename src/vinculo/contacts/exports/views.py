@@ -10,7 +10,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.contrib import messages
@@ -42,9 +42,10 @@ from vinculo.contacts.exports.writers import (
     write_xlsx,
 )
 from vinculo.contacts.models import ExportFormat, ExportJob, JobStatus
-from vinculo.contacts.views import domain_errors
 from vinculo.core.exceptions import ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.tenancy import workspace_scope
 
 PAGE_SIZE = 50
@@ -57,13 +58,6 @@ STATUS_COLORS: dict[str, str] = {
     JobStatus.DONE: "green",
     JobStatus.FAILED: "red",
 }
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _ids(values: list[str]) -> list[int]:

@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -56,10 +56,11 @@ from vinculo.contacts.imports.services import (
     PreviewRow,
 )
 from vinculo.contacts.models import ImportJob, ImportMapping, JobStatus, OnMatch
-from vinculo.contacts.views import domain_errors
 from vinculo.core.access import can
 from vinculo.core.exceptions import NotFound, ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.roles import Right
 from vinculo.core.tenancy import workspace_scope
 
@@ -118,13 +119,6 @@ ENCODING_NAMES = {
 
 # ---------------------------------------------------------------------------------------------
 # Plumbing
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _kind(importer: Importer) -> Kind:

@@ -4,11 +4,11 @@ with htmx and answers its own forms; views parse, call one service or selector, 
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,18 +18,11 @@ from django.views.decorators.http import require_GET, require_POST
 from vinculo.contacts.models import ConsentSource
 from vinculo.contacts.privacy import selectors, services
 from vinculo.contacts.privacy.forms import GRANT, WITHDRAW, ConsentForm, EraseForm
-from vinculo.contacts.views import domain_errors
 from vinculo.core.exceptions import ValidationFailed
-from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 
 PANEL = "contacts/privacy/panel.html#panel"
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _is_htmx(request: HttpRequest) -> bool:

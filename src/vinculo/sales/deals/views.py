@@ -9,12 +9,11 @@ Views parse the request, call a service or a selector and render.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -44,8 +43,10 @@ from vinculo.contacts.forms import initials, money_display
 from vinculo.contacts.models import Account, Contact
 from vinculo.contacts.selectors import contact_search_suggestions
 from vinculo.core.access import can
-from vinculo.core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from vinculo.core.exceptions import Conflict, ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.pagination import Page
 from vinculo.core.roles import Right
 from vinculo.sales.deals import selectors, services
@@ -112,28 +113,6 @@ STATUS_COLORS = {DealStatus.OPEN: "blue", DealStatus.WON: "green", DealStatus.LO
 
 # ---------------------------------------------------------------------------------------------
 # Plumbing
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
-
-
-def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """NotFound answers 404 and PermissionDenied 403, exactly like Django's own."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc)) from exc
-
-    return wrapped
 
 
 def _htmx(request: HttpRequest) -> Any:

@@ -7,15 +7,13 @@ with status 422 and each error next to its field.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
@@ -24,8 +22,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from vinculo.analytics.sales_metrics import Period
 from vinculo.core.access import can
-from vinculo.core.exceptions import NotFound, PermissionDenied, ValidationFailed
+from vinculo.core.exceptions import ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.roles import Right
 from vinculo.sales.common import sales_settings_for
 from vinculo.sales.forecasts import selectors, services
@@ -36,28 +36,6 @@ from vinculo.sales.models import ForecastCategory, Quota
 QUOTAS_PAGE_SIZE = 50
 STALLED_PAGE_SIZE = 50
 MODULE = "forecasts"
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
-
-
-def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """NotFound answers 404 and PermissionDenied 403, exactly like Django's own."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc)) from exc
-
-    return wrapped
 
 
 def _partial(request: HttpRequest, page: str, partial: str) -> str:

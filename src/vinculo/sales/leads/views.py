@@ -8,7 +8,7 @@ Views parse the request, call a service or a selector and render.
 from __future__ import annotations
 
 import json
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -24,10 +24,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vinculo.contacts.forms import initials
 from vinculo.contacts.models import ConsentEntry
 from vinculo.contacts.privacy.services import purpose_label
-from vinculo.contacts.views import domain_errors
 from vinculo.core.access import can
 from vinculo.core.exceptions import Conflict, NotFound, ValidationFailed
 from vinculo.core.models import CustomFieldDefinition, User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.pagination import Page
 from vinculo.core.roles import Right
 from vinculo.core.selectors import customfield_list
@@ -52,13 +53,6 @@ PAGE_SIZE = 50
 MODULE = "leads"
 # Query parameters that are not filters.
 NOT_FILTERS = frozenset({"cursor", "part"})
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _htmx(request: HttpRequest) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -34,6 +34,7 @@ from vinculo.core.exceptions import (
     ValidationFailed,
 )
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import page_context as _context
 from vinculo.core.ratelimit import client_ip, rate_limit_hit
 from vinculo.sales.models import OrderChannel, OrderStatus, Quote, QuoteLine, QuoteStatus
 from vinculo.sales.quotes import links, selectors, services
@@ -64,13 +65,6 @@ NUMBER_COLUMNS = (
     ("tax_rate", gettext_lazy("Tax %")),
 )
 HEADER_INPUTS = ("title", "contact_id", "price_list_id", "currency", "valid_until", "terms")
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
 
 
 def _htmx(request: HttpRequest) -> bool:

@@ -8,9 +8,7 @@ Views parse the request, call one service or selector and render.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,8 +23,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from vinculo.analytics import lead_scoring
 from vinculo.core.access import can
-from vinculo.core.exceptions import NotFound, PermissionDenied, ValidationFailed
+from vinculo.core.exceptions import ValidationFailed
 from vinculo.core.models import User, Workspace
+from vinculo.core.pages import domain_errors
+from vinculo.core.pages import page_context as _context
 from vinculo.core.roles import Right
 from vinculo.sales.common import sales_settings_for
 from vinculo.sales.models import ScoringRuleKind
@@ -43,28 +43,6 @@ from vinculo.sales.scoring.forms import (
 from vinculo.sales.scoring.points import signed
 
 RULES_LIMIT = 200
-
-
-def _context(request: HttpRequest) -> tuple[Workspace, User]:
-    workspace = getattr(request, "workspace", None)
-    if workspace is None:
-        raise Http404("no workspace")
-    return workspace, cast(User, request.user)
-
-
-def domain_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """NotFound answers 404 and PermissionDenied 403, as Django's own do."""
-
-    @functools.wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(str(exc)) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(str(exc)) from exc
-
-    return wrapped
 
 
 def _htmx(request: HttpRequest) -> bool:
