@@ -17,10 +17,8 @@ merges move its rows too.
 
 from __future__ import annotations
 
-import gc
 import logging
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -58,6 +56,7 @@ from vinculo.contacts.validation import MAX_EMAILS, MAX_ID, MAX_PHONES
 from vinculo.core.access import require
 from vinculo.core.events import record_event, record_events_bulk
 from vinculo.core.exceptions import ErrorCollector, FieldError, NotFound, ValidationFailed
+from vinculo.core.memory import gc_paused
 from vinculo.core.models import Event, User, Workspace
 from vinculo.core.roles import Right
 from vinculo.core.tenancy import workspace_scope
@@ -274,21 +273,6 @@ def _claim(scan_id: int) -> DuplicateScan | None:
     return DuplicateScan.all_tenants.select_related("workspace").get(pk=scan_id)
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """A scan builds a few million small objects that all live until it ends; the cyclic
-    garbage collector would walk the growing heap again and again meanwhile (measured at a
-    million contacts: it more than doubled the time to build the blocks). None of them form
-    cycles, so collecting can wait until the end."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 class _Meter:
     """Writes the scan's progress and heartbeat, at most once every BEAT_EVERY. Reading the
     records is the first half of the work and comparing them the second, so `rows_done`
@@ -333,7 +317,7 @@ def duplicate_scan_run(
         return DuplicateScan.all_tenants.get(pk=scan_id)
     meter = _Meter(scan, on_progress)
     try:
-        with workspace_scope(scan.workspace), _gc_paused():
+        with workspace_scope(scan.workspace), gc_paused():
             if scan.object_type == "contact":
                 found = _contact_pairs(scan, meter)
             else:

@@ -95,13 +95,16 @@ def _stream(
         from django.utils import translation
 
         from vinculo.contacts.imports.importers import importer_for, prepare_rows
+        from vinculo.core.memory import gc_paused
 
         ctx = pickle.loads(payload)  # noqa: S301 - pickled by our own parent process
         if ctx.language:
             translation.activate(ctx.language)
         importer = importer_for(ctx.object_type)
-        for batch in raw_batches(Path(path), info, start=start, size=size):
-            send([row.to_compact(with_cells=True) for row in prepare_rows(importer, ctx, batch)])
+        with gc_paused():
+            for batch in raw_batches(Path(path), info, start=start, size=size):
+                prepared = prepare_rows(importer, ctx, batch)
+                send([row.to_compact(with_cells=True) for row in prepared])
         send(_DONE)
     except BaseException as exc:  # reported, then the writer carries on by itself
         send((_FAILED, repr(exc)[:500]))

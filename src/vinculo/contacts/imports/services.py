@@ -82,6 +82,7 @@ from vinculo.core.exceptions import (
     FieldError,
     NotFound,
 )
+from vinculo.core.memory import gc_paused
 from vinculo.core.models import Event, Tag, User, Workspace
 from vinculo.core.roles import Right
 from vinculo.core.tenancy import workspace_scope
@@ -729,12 +730,14 @@ def _run(
             size=batch_size(remaining),
             parallel=parallel,
         )
-        for group in _commit_groups(batches, commit_rows()):
-            with transaction.atomic():
-                for prepared in group:
-                    _write_batch(job, writer, prepared, ctx, headers)
-            if progress is not None:
-                progress(job)
+        # Each batch's rows are freed as soon as it is written; see `gc_paused`.
+        with gc_paused():
+            for group in _commit_groups(batches, commit_rows()):
+                with transaction.atomic():
+                    for prepared in group:
+                        _write_batch(job, writer, prepared, ctx, headers)
+                if progress is not None:
+                    progress(job)
 
 
 def batch_size(rows: int) -> int:
