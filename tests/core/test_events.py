@@ -9,6 +9,7 @@ from django.db import transaction
 
 from vinculo.core.events import (
     deliver_event,
+    dispatch_event_range,
     dispatch_pending_events,
     record_event,
     subscriber,
@@ -106,3 +107,18 @@ def test_delivering_an_event_again_changes_nothing(
     assert deliver_event(Event.objects.get(pk=event.pk)) == 0
     assert calls == before
     assert EventDelivery.objects.filter(event=event, subscriber="test.all").count() == 1
+
+
+def test_a_range_of_events_is_delivered_page_by_page_once_each(workspace, admin, calls):
+    events = [
+        record_event(workspace=workspace, actor=admin, type="contact.created", subject=admin)
+        for _ in range(5)
+    ]
+    ids = [e.pk for e in events]
+    # The first event was already delivered; the last one lies outside the range.
+    deliver_event(events[0])
+    assert dispatch_event_range(ids[0], ids[3], batch=2) >= 3
+    delivered = [pk for name, pk in calls if name == "test.all"]
+    assert delivered == ids[:4]
+    assert not Event.objects.filter(pk__in=ids[:4], dispatched_at__isnull=True).exists()
+    assert Event.objects.get(pk=ids[4]).dispatched_at is None

@@ -131,6 +131,14 @@ def dispatch_after_commit(event_ids: list[int]) -> None:
         transaction.on_commit(lambda: _enqueue_dispatch(event_ids))
 
 
+def dispatch_range_after_commit(first_id: int, last_id: int) -> None:
+    """`dispatch_after_commit` for events whose ids are every id from `first_id` to `last_id`
+    (a bulk writer's batch): the task carries two numbers instead of a list, which the task
+    queue would otherwise serialise and store, 50,000 ids at a time."""
+    if first_id <= last_id:
+        transaction.on_commit(lambda: _enqueue_dispatch_range(first_id, last_id))
+
+
 def _enqueue_dispatch(event_ids: list[int]) -> None:
     from vinculo.core.tasks import dispatch_events
 
@@ -139,6 +147,15 @@ def _enqueue_dispatch(event_ids: list[int]) -> None:
     except Exception:
         # The sweep delivers it later; a failed enqueue must not fail the user's request.
         logger.exception("could not enqueue dispatch of %d event(s)", len(event_ids))
+
+
+def _enqueue_dispatch_range(first_id: int, last_id: int) -> None:
+    from vinculo.core.tasks import dispatch_event_range
+
+    try:
+        dispatch_event_range.enqueue(first_id=first_id, last_id=last_id)
+    except Exception:
+        logger.exception("could not enqueue dispatch of events %d to %d", first_id, last_id)
 
 
 def deliver_event(event: Event) -> int:
@@ -172,6 +189,25 @@ def deliver_event(event: Event) -> int:
 def dispatch_events(event_ids: Iterable[int]) -> int:
     events = Event.all_tenants.filter(pk__in=list(event_ids), dispatched_at__isnull=True)
     return sum(deliver_event(e) for e in events.select_related("workspace").order_by("id"))
+
+
+def dispatch_event_range(first_id: int, last_id: int, *, batch: int = 500) -> int:
+    """`dispatch_events` for the events with ids `first_id` to `last_id`, read in pages so a
+    range of any size stays within bounded memory."""
+    total = 0
+    following = first_id
+    while following <= last_id:
+        events = list(
+            Event.all_tenants.filter(id__gte=following, id__lte=last_id, dispatched_at__isnull=True)
+            .select_related("workspace")
+            .order_by("id")[:batch]
+        )
+        if not events:
+            return total
+        for event in events:
+            total += deliver_event(event)
+        following = events[-1].pk + 1
+    return total
 
 
 def dispatch_pending_events(*, batch: int = 500) -> int:

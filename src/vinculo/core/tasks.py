@@ -13,5 +13,10 @@ def dispatch_events(event_ids: list[int]) -> int:
 
 
 @task()
+def dispatch_event_range(first_id: int, last_id: int) -> int:
+    return events.dispatch_event_range(first_id, last_id)
+
+
+@task()
 def dispatch_pending_events() -> int:
     return events.dispatch_pending_events()
