@@ -37,6 +37,8 @@ from vinculo.core.search import normalize_text
 # unicode61 splits on everything that is not a letter or a digit; so do we, so that a query is
 # cut into the same words the index holds.
 _TOKEN_RE = re.compile(r"[^\W_]+")
+# The same cut for ASCII text: what is not a letter or a digit becomes a space.
+_ASCII_NON_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 MAX_QUERY_TOKENS = 8
 MAX_TOKEN_LENGTH = 64
 # PostgreSQL trigrams: below this length a token can only use the index at a word start.
@@ -95,8 +97,14 @@ def _document(parts: Iterable[str | None]) -> str:
     builds a million of these: plain ASCII parts (addresses, phone digits) are only
     lower-cased, since the word pattern drops the whitespace that normalising collapses, and
     the others (names with accents, which repeat) go through the cached normalisation."""
-    folded = [part.lower() if part.isascii() else normalize_text(part) for part in parts if part]
-    return " ".join(dict.fromkeys(_TOKEN_RE.findall(" ".join(folded))))
+    folded = " ".join(
+        part.lower() if part.isascii() else normalize_text(part) for part in parts if part
+    )
+    if folded.isascii():  # the usual case, and twice as fast as the word pattern
+        words = folded.translate(_ASCII_NON_WORD).split()
+    else:
+        words = _TOKEN_RE.findall(folded)
+    return " ".join(dict.fromkeys(words))
 
 
 def contact_search_document(

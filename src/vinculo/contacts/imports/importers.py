@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
+from json.encoder import encode_basestring_ascii
 from typing import Any, ClassVar
 
 from django.utils import translation
@@ -62,6 +63,31 @@ from vinculo.core.search import normalize_text
 
 CF_PREFIX = "cf:"
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+def json_text(value: Any) -> str:
+    """Exactly `json.dumps(value)`, with less work for what an imported row holds (text,
+    lists of text, objects of those): `json.dumps` sets up a new encoder on every call, which
+    cost more than the encoding itself three times a row. Anything else goes to `json.dumps`."""
+    kind = type(value)
+    if kind is str:
+        return encode_basestring_ascii(value)
+    if kind is list:
+        if all(type(item) is str for item in value):
+            return "[" + ", ".join(map(encode_basestring_ascii, value)) + "]"
+    elif kind is dict:
+        if all(type(key) is str for key in value):
+            return (
+                "{"
+                + ", ".join(
+                    encode_basestring_ascii(key) + ": " + json_text(item)
+                    for key, item in value.items()
+                )
+                + "}"
+            )
+    elif kind is int:
+        return str(value)
+    return json.dumps(value)
 # Filled by the writer for a whole batch at once (see `Importer.stamp_columns`).
 STAMP_COLUMNS = ("account_id", "created_by_id", "created_at", "updated_at")
 # Cells holding several values: "a@x.com; b@y.com", tags "vip, 2024".
@@ -299,7 +325,7 @@ class Importer:
                 fields[f"custom_fields.{key}"] = value
         if tags:
             fields["tags"] = sorted(tags, key=str.casefold)
-        return json.dumps(fields)
+        return json_text(fields)
 
     def keys_of(self, values: Mapping[str, Any]) -> dict[str, str]:
         """The match keys of a validated record: its stored (normalised) values."""
@@ -899,7 +925,7 @@ def _adapters(model: Any, columns: tuple[str, ...]) -> list[tuple[int, Callable[
         for i, name in enumerate(columns):
             kind = kinds.get(name)
             if kind == "JSONField":
-                found.append((i, json.dumps))
+                found.append((i, json_text))
             elif kind == "DateField":
                 found.append((i, ops.adapt_datefield_value))
             elif kind == "DateTimeField":
