@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine_context, note, report, run_cli
+from _common import machine_context, note, processor_speed, report, run_cli
 
 BUDGET_SECONDS = 90
 HEADER = (
@@ -202,6 +202,7 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
         f"written in {time.monotonic() - started:.0f} s"
     )
     note(machine_context())
+    note(processor_speed())
     note(f"{connection.vendor}, workspace {workspace.slug} with {base:,} contacts")
 
     cpu_before = time.process_time()
