@@ -194,34 +194,25 @@ def dispatch_events(event_ids: Iterable[int]) -> int:
 def dispatch_event_range(first_id: int, last_id: int, *, batch: int = 500) -> int:
     """`dispatch_events` for the events with ids `first_id` to `last_id`, read in pages so a
     range of any size stays within bounded memory."""
-    total = 0
-    following = first_id
-    while following <= last_id:
-        events = list(
-            Event.all_tenants.filter(id__gte=following, id__lte=last_id, dispatched_at__isnull=True)
-            .select_related("workspace")
-            .order_by("id")[:batch]
-        )
-        if not events:
-            return total
-        for event in events:
-            total += deliver_event(event)
-        following = events[-1].pk + 1
-    return total
+    return _deliver_pages(after=first_id - 1, up_to=last_id, batch=batch)
 
 
 def dispatch_pending_events(*, batch: int = 500) -> int:
     """Deliver every event not yet fully dispatched (the sweep after a crash or a lost task)."""
+    return _deliver_pages(after=0, up_to=None, batch=batch)
+
+
+def _deliver_pages(*, after: int, up_to: int | None, batch: int) -> int:
+    """Deliver the undispatched events with ids above `after` (and up to `up_to`), `batch` at
+    a time in id order. Returns deliveries made."""
     total = 0
-    last_id = 0
     while True:
-        events = list(
-            Event.all_tenants.filter(dispatched_at__isnull=True, id__gt=last_id)
-            .select_related("workspace")
-            .order_by("id")[:batch]
-        )
+        pending = Event.all_tenants.filter(dispatched_at__isnull=True, id__gt=after)
+        if up_to is not None:
+            pending = pending.filter(id__lte=up_to)
+        events = list(pending.select_related("workspace").order_by("id")[:batch])
         if not events:
             return total
         for event in events:
             total += deliver_event(event)
-        last_id = events[-1].pk
+        after = events[-1].pk
