@@ -170,10 +170,13 @@ def test_large_batches_are_searchable_and_keep_the_insert_trigger(
 def test_a_batch_that_fails_while_indexing_in_one_statement_brings_the_trigger_back(db):
     trigger = _insert_trigger()
     assert trigger is not None
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with writer._indexed_in_one_statement("contacts_contact", 1, 10):
-            assert _insert_trigger() is None
-            raise DatabaseError("refused half-way")
+    with (
+        pytest.raises(DatabaseError),
+        transaction.atomic(),
+        writer._indexed_in_one_statement("contacts_contact", 1, 10),
+    ):
+        assert _insert_trigger() is None
+        raise DatabaseError("refused half-way")
     assert _insert_trigger() == trigger
 
 
