@@ -224,7 +224,9 @@ def test_delete_and_restore(workspace, admin, rule_factory):
     restored = rule_restore(workspace=workspace, actor=admin, rule_id=rule.pk)
     assert restored.deleted_at is None
     assert list(
-        Event.objects.filter(subject_id=rule.pk).order_by("id").values_list("type", flat=True)
+        Event.objects.filter(subject_id=rule.pk, type__startswith="rule.")
+        .order_by("id")
+        .values_list("type", flat=True)
     ) == [
         "rule.created",
         "rule.deleted",

@@ -407,7 +407,10 @@ def test_other_workspaces_ids_in_a_selection_change_nothing_there(
         assert theirs.deleted_at is None
         assert not theirs.tags.exists()
         assert (
-            Event.objects.for_workspace(other_workspace).filter(subject_id=theirs.pk).count() == 1
+            Event.objects.for_workspace(other_workspace)
+            .filter(subject_type="contact", subject_id=theirs.pk)
+            .count()
+            == 1
         )
 
 

@@ -492,7 +492,11 @@ def test_on_match_skip_fill_and_overwrite(workspace, admin, contact_factory):
     ana.refresh_from_db()
     assert counts(overwritten) == (0, 1, 0, 0)
     assert (ana.first_name, ana.city) == ("Ana Maria", "Natal")
-    event = Event.objects.for_workspace(workspace).filter(subject_id=ana.pk).latest("id")
+    event = (
+        Event.objects.for_workspace(workspace)
+        .filter(subject_type="contact", subject_id=ana.pk)
+        .latest("id")
+    )
     assert event.type == "contact.updated"
     assert event.payload["source"] == "import"
     assert event.payload["import_id"] == overwritten.pk
