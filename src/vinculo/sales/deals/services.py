@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Min, Model, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -280,16 +280,23 @@ def pipeline_default(workspace: Workspace) -> Pipeline:
     return pipeline
 
 
+_Row = TypeVar("_Row", bound=Model)
+
+
+def _locked(queryset: QuerySet[_Row], pk: int, missing: str) -> _Row:
+    """Row `pk` of `queryset` (which locks what it reads); NotFound saying `missing`."""
+    found = queryset.filter(pk=pk if 0 < pk <= v.MAX_ID else 0).first()
+    if found is None:
+        raise _not_found(missing)
+    return found
+
+
 def _pipeline_for_write(workspace: Workspace, pipeline_id: int) -> Pipeline:
-    pipeline = (
-        _live_pipelines(workspace)
-        .select_for_update(of=("self",))
-        .filter(pk=pipeline_id if 0 < pipeline_id <= v.MAX_ID else 0)
-        .first()
+    return _locked(
+        _live_pipelines(workspace).select_for_update(of=("self",)),
+        pipeline_id,
+        _("There is no such pipeline."),
     )
-    if pipeline is None:
-        raise _not_found(_("There is no such pipeline."))
-    return pipeline
 
 
 def _stage_values(
@@ -484,16 +491,11 @@ def pipeline_delete(*, workspace: Workspace, actor: User | None, pipeline_id: in
 
 
 def _stage_for_write(workspace: Workspace, stage_id: int) -> Stage:
-    stage = (
-        _live_stages(workspace)
-        .select_for_update(of=("self",))
-        .select_related("pipeline")
-        .filter(pk=stage_id if 0 < stage_id <= v.MAX_ID else 0)
-        .first()
+    return _locked(
+        _live_stages(workspace).select_for_update(of=("self",)).select_related("pipeline"),
+        stage_id,
+        _("There is no such stage."),
     )
-    if stage is None:
-        raise _not_found(_("There is no such stage."))
-    return stage
 
 
 def _pipeline_kinds(
@@ -766,15 +768,13 @@ def _bulk_move_stage(workspace: Workspace, actor: User | None, stage: Stage, tar
 
 
 def _lost_reason_for_write(workspace: Workspace, reason_id: int) -> LostReason:
-    reason = (
+    return _locked(
         LostReason.objects.for_workspace(workspace)
         .select_for_update()
-        .filter(pk=reason_id if 0 < reason_id <= v.MAX_ID else 0, deleted_at__isnull=True)
-        .first()
+        .filter(deleted_at__isnull=True),
+        reason_id,
+        _("There is no such lost reason."),
     )
-    if reason is None:
-        raise _not_found(_("There is no such lost reason."))
-    return reason
 
 
 def lost_reason_create(*, workspace: Workspace, actor: User | None, name: str) -> LostReason:
@@ -1724,15 +1724,13 @@ def _product_values(
 
 
 def _product_for_write(workspace: Workspace, product_id: int) -> Product:
-    product = (
+    return _locked(
         Product.objects.for_workspace(workspace)
         .select_for_update()
-        .filter(pk=product_id if 0 < product_id <= v.MAX_ID else 0, deleted_at__isnull=True)
-        .first()
+        .filter(deleted_at__isnull=True),
+        product_id,
+        _("There is no such product."),
     )
-    if product is None:
-        raise _not_found(_("There is no such product."))
-    return product
 
 
 def product_create(*, workspace: Workspace, actor: User | None, data: Mapping[str, Any]) -> Product:
@@ -1829,15 +1827,13 @@ def _price_list_values(
 
 
 def _price_list_for_write(workspace: Workspace, price_list_id: int) -> PriceList:
-    price_list = (
+    return _locked(
         PriceList.objects.for_workspace(workspace)
         .select_for_update()
-        .filter(pk=price_list_id if 0 < price_list_id <= v.MAX_ID else 0, deleted_at__isnull=True)
-        .first()
+        .filter(deleted_at__isnull=True),
+        price_list_id,
+        _("There is no such price list."),
     )
-    if price_list is None:
-        raise _not_found(_("There is no such price list."))
-    return price_list
 
 
 def _clear_default_price_list(workspace: Workspace, keep: int | None) -> None:
